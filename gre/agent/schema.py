@@ -1,0 +1,228 @@
+"""The records a run produces: clues, evidence, candidates, the prediction and its trace.
+
+All of them are JSON-native pydantic models: the graph state holds their
+``model_dump(mode="json")`` form, and the trace printed by ``--json`` is a
+:class:`Trace`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gre.geo import valid_latlon
+
+Stage = Literal["scene", "details", "semantic"]
+STAGES: tuple[Stage, ...] = ("scene", "details", "semantic")
+
+Level = Literal["unknown", "continent", "country", "region", "city", "street", "exact"]
+LEVELS: tuple[Level, ...] = ("unknown", "continent", "country", "region", "city", "street", "exact")
+
+ClueKind = Literal[
+    "setting",
+    "climate",
+    "vegetation",
+    "terrain",
+    "architecture",
+    "road",
+    "driving_side",
+    "transport",
+    "text",
+    "language",
+    "script",
+    "place_name",
+    "landmark",
+    "metadata",
+    "other",
+]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Box(_Record):
+    """A region of the image in fractions of its width and height (0..1)."""
+
+    x0: float = Field(ge=0, le=1)
+    y0: float = Field(ge=0, le=1)
+    x1: float = Field(ge=0, le=1)
+    y1: float = Field(ge=0, le=1)
+    why: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Box:
+        if self.x1 <= self.x0 or self.y1 <= self.y0:
+            raise ValueError("a box needs x0 < x1 and y0 < y1")
+        return self
+
+
+class Clue(_Record):
+    """Something observed in the photo (by the model or a tool)."""
+
+    id: str = ""
+    stage: Stage
+    kind: ClueKind
+    value: str = Field(max_length=2000)
+    confidence: float = Field(default=0.5, ge=0, le=1)
+    source: str = "model"
+
+
+class Hypothesis(_Record):
+    """A proposed location: a named place, a country, or a point."""
+
+    id: str = ""
+    level: Level
+    name: str | None = None
+    country_code: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = Field(default=None, gt=0)
+    confidence: float = Field(default=0.5, ge=0, le=1)
+    rationale: str = ""
+    ref: str | None = Field(default=None, description="resolved identifier, e.g. geonames:2988507")
+    clue_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("country_code")
+    @classmethod
+    def _upper(cls, v: str | None) -> str | None:
+        return v.upper() if v else v
+
+    @model_validator(mode="after")
+    def _located(self) -> Hypothesis:
+        has_point = self.lat is not None and self.lon is not None
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        if has_point and not valid_latlon(self.lat, self.lon):  # type: ignore[arg-type]
+            raise ValueError(f"coordinates out of range: {self.lat}, {self.lon}")
+        if not has_point and not self.name and not self.country_code:
+            raise ValueError("a hypothesis needs a name, a country code or coordinates")
+        return self
+
+
+class StageResult(_Record):
+    """What a backend proposes at one reasoning stage."""
+
+    stage: Stage
+    summary: str = ""
+    clues: list[Clue] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    ocr_regions: list[Box] = Field(default_factory=list)
+    ok: bool = True
+    error: str | None = None
+    backend: str = ""
+    usage: dict[str, int] = Field(default_factory=dict)
+    latency_ms: float = 0.0
+
+
+class Evidence(_Record):
+    """One tool result, normalised, with its provenance and what it bears on."""
+
+    id: str
+    tool: str
+    query: dict[str, Any] = Field(default_factory=dict)
+    ok: bool = True
+    error: str | None = None
+    skipped: bool = False
+    summary: str = ""
+    result: dict[str, Any] = Field(default_factory=dict)
+    raw: Any = None
+    supports: list[str] = Field(default_factory=list)
+    contradicts: list[str] = Field(default_factory=list)
+
+
+class Candidate(_Record):
+    """A location the run considers, with its own uncertainty and support."""
+
+    id: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0)
+    level: Level
+    label: str
+    country_code: str | None = None
+    weight: float = Field(ge=0, le=1, description="strength of the evidence for this place alone")
+    score: float = Field(default=0.0, ge=0, le=1, description="support after fusion")
+    source: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    hypothesis: str | None = None
+
+
+class NamedPlace(_Record):
+    name: str
+    country_code: str | None = None
+    admin1: str | None = None
+    lat: float
+    lon: float
+    distance_km: float
+
+
+class Prediction(_Record):
+    """The answer: a point, a confidence radius, a level and ranked alternatives."""
+
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    level: Level = "unknown"
+    label: str = "unknown"
+    country_code: str | None = None
+    confidence: float = Field(default=0.0, ge=0, le=1)
+    nearest_place: NamedPlace | None = None
+    alternatives: list[Candidate] = Field(default_factory=list)
+    abstained: bool = False
+    reason: str = ""
+
+
+class ToolCall(_Record):
+    """One tool invocation as it happened."""
+
+    id: str
+    tool: str
+    stage: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    ok: bool
+    skipped: bool = False
+    error: str | None = None
+    summary: str = ""
+    started_at: float
+    duration_ms: float
+
+
+class NodeTiming(_Record):
+    node: str
+    iteration: int
+    started_at: float
+    duration_ms: float
+
+
+class PhotoInfo(_Record):
+    path: str
+    work_path: str
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+
+class Trace(_Record):
+    """Everything one photo's run did, in order: the product's record of its reasoning."""
+
+    schema_version: int = 1
+    photo: PhotoInfo | None = None
+    backend: str
+    graph: str = "staged"
+    model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    steps: int = 0
+    stages: list[StageResult] = Field(default_factory=list)
+    clues: list[Clue] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    timings: list[NodeTiming] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    prediction: Prediction
+    error: str | None = None
+    duration_ms: float = 0.0

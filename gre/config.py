@@ -1,0 +1,68 @@
+"""One Settings object: defaults < config file < environment (GRE_*) < explicit values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_dir, user_config_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gre import __version__
+
+BackendName = Literal["none", "scripted", "openai", "transformers", "vllm"]
+
+
+def default_config_file() -> Path:
+    """The config file read when GRE_CONFIG does not name another one."""
+    return Path(os.environ.get("GRE_CONFIG") or Path(user_config_dir("gre")) / "config.toml")
+
+
+class Settings(BaseSettings):
+    """Everything a run can be told; flags override env, env overrides the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="GRE_", extra="ignore", validate_default=True)
+
+    backend: BackendName = "none"
+    model_url: str | None = Field(default=None, description="OpenAI-compatible base URL")
+    model: str | None = Field(default=None, description="model name served at model_url")
+    api_key: SecretStr | None = None
+
+    offline: bool = False
+    ignore_metadata: bool = False
+
+    max_steps: int = Field(default=8, ge=3, le=64, description="stage executions per photo")
+    max_image_pixels: int = Field(default=100_000_000, ge=1)
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    tool_timeout_s: float = Field(default=60.0, gt=0)
+
+    ocr_languages: list[str] = Field(default_factory=lambda: ["eng", "fra"])
+    disabled_tools: list[str] = Field(default_factory=list)
+
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("gre")))
+    contact: str | None = Field(default=None, description="e-mail or URL sent to OSM services")
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent every network tool sends (OSM etiquette: name the app and a contact)."""
+        contact = f"; {self.contact}" if self.contact else ""
+        return f"gre-suite/{__version__} (photo geolocation reasoner{contact})"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
+        return init_settings, env_settings, toml

@@ -1,0 +1,86 @@
+"""Shared fixtures: a socket guard (no network but loopback), shared data, a session cache."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gre.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(OSError):
+    """Raised when a test without the `live` marker opens a non-loopback connection."""
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if not _loopback(address):
+        raise NetworkBlocked(f"network access blocked in tests: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if not _loopback(address):
+        raise NetworkBlocked(f"network access blocked in tests: {address!r}")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _socket_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("live"):
+        return
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No user config file or GRE_* variable leaks into a test."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("GRE_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("GRE_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data fixtures beside the checkout (skips when absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache dir for the whole session, so indexes are built once per run."""
+    yield tmp_path_factory.mktemp("gre-cache")
+
+
+@pytest.fixture
+def settings(session_cache: Path) -> Settings:
+    """Offline settings using the session cache."""
+    return Settings(cache_dir=session_cache, offline=True)
