@@ -11,7 +11,10 @@ EARTH_RADIUS_KM = 6371.0
 def valid_latlon(lat: float, lon: float) -> bool:
     """True for finite coordinates inside [-90, 90] x [-180, 180]."""
     return (
-        math.isfinite(lat) and math.isfinite(lon) and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0
+        math.isfinite(lat)
+        and math.isfinite(lon)
+        and -90.0 <= lat <= 90.0
+        and -180.0 <= lon <= 180.0
     )
 
 

@@ -91,11 +91,17 @@ class Tool(ABC, Generic[InT, OutT]):
         """Why this tool cannot run here, or None when it can (checked before calls)."""
         return None
 
+    def prepare(self) -> None:
+        """Do slow one-time set-up (build an index, load a model) before the first call.
+
+        Called outside any time limit; ``run`` must still work when it was not called.
+        """
+
     @abstractmethod
     def run(self, params: InT) -> OutT:
         """Answer one query. Raise :class:`ToolError` for an answerable failure."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, empty by design
+    def close(self) -> None:
         """Release resources held between calls."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,18 @@ class ToolBox:
             if name not in self._instances:
                 self._instances[name] = self.registry.get(name).cls(self.settings)
             return self._instances[name]
+
+    def prepare(self, name: str) -> str | None:
+        """Run ``name``'s one-time set-up; returns the error in one line, or None."""
+        if self.skip_reason(name):
+            return None
+        try:
+            tool = self.tool(name)
+            if tool.unavailable_reason() is None:
+                tool.prepare()
+        except Exception as exc:  # the call itself will report the failure again
+            return f"{name}: {type(exc).__name__}: {exc}"
+        return None
 
     def call(
         self, name: str, params: dict[str, Any] | BaseModel, *, stage: str, call_id: str
@@ -116,10 +129,8 @@ class ToolBox:
         """Close every tool that was created and stop the worker threads."""
         with self._lock:
             for tool in self._instances.values():
-                try:
+                with contextlib.suppress(Exception):  # closing is best effort
                     tool.close()
-                except Exception:  # closing is best effort
-                    pass
             self._instances.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
