@@ -16,8 +16,8 @@ from gre.geo import valid_latlon
 Stage = Literal["scene", "details", "semantic"]
 STAGES: tuple[Stage, ...] = ("scene", "details", "semantic")
 
-Level = Literal["unknown", "continent", "country", "region", "city", "street", "exact"]
-LEVELS: tuple[Level, ...] = ("unknown", "continent", "country", "region", "city", "street", "exact")
+Level = Literal["unknown", "continent", "country", "region", "city", "street"]
+LEVELS: tuple[Level, ...] = ("unknown", "continent", "country", "region", "city", "street")
 
 ClueKind = Literal[
     "setting",
