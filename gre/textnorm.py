@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h"})
 _SPACE = re.compile(r"[\s\-‐‑‒–—_/.,;:!?'’\"()\[\]{}]+")
 
 
@@ -16,6 +17,4 @@ def fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.replace("ß", "ss").replace("ø", "o").replace("Ø", "o").replace("ł", "l")
-    stripped = stripped.replace("Ł", "l").replace("đ", "d").replace("Đ", "d").replace("æ", "ae")
-    return _SPACE.sub(" ", stripped.casefold()).strip()
+    return _SPACE.sub(" ", stripped.casefold().translate(_LETTERS)).strip()
