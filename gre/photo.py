@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -63,19 +62,17 @@ def open_photo(path: Path, max_pixels: int) -> Image.Image:
     """Decode ``path`` fully, refusing non-images, truncated data and decompression bombs."""
     register_heif()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise PhotoError(
-                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
-                    f"over the {max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
-                )
-            image.load()
+        image = Image.open(path)
+        width, height = image.size
+        if width * height > max_pixels:  # checked from the header, before decoding
+            raise PhotoError(
+                f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
+                f"over the {max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
+            )
+        image.load()
     except PhotoError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise PhotoError(f"{path}: image too large (decompression-bomb guard)") from None
     except UnidentifiedImageError:
         raise PhotoError(f"{path}: not an image (unknown or unsupported format)") from None

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from gre.agent.converge import Fusion, fuse
+from gre.agent.evidence import ocr_text
 from gre.agent.schema import (
     Box,
     Candidate,
@@ -74,18 +75,6 @@ def guarded(name: str, counts_as_step: bool = False) -> Callable[[Node], Node]:
 def _evidence(state: AgentState, rec: NodeRecorder) -> list[Evidence]:
     records = merge_by_id(list(state.get("evidence", [])), rec.evidence)
     return [Evidence.model_validate(r) for r in records]
-
-
-def _ocr_text(evidence: list[Evidence]) -> str:
-    """Every distinct OCR line read so far, in reading order."""
-    lines: list[str] = []
-    for ev in evidence:
-        if ev.tool == "ocr" and ev.ok:
-            for line in ev.result.get("lines", []):
-                text = str(line.get("text", "")).strip()
-                if text and text not in lines:
-                    lines.append(text)
-    return "\n".join(lines)
 
 
 @guarded("ingest")
@@ -180,7 +169,7 @@ def _details_tools(state: AgentState, rec: NodeRecorder) -> dict[str, Any]:
         if mode is not None:
             passes.append(mode)
     evidence = _evidence(state, rec)
-    text = _ocr_text(evidence)
+    text = ocr_text(evidence)
     done = [e.query.get("text") for e in evidence if e.tool == "text_clues"]
     if text and (not done or done[-1] != text):
         rec.tool("text_clues", {"text": text})
@@ -190,7 +179,7 @@ def _details_tools(state: AgentState, rec: NodeRecorder) -> dict[str, Any]:
 def _semantic_tools(state: AgentState, rec: NodeRecorder) -> dict[str, Any]:
     """Gazetteer: scan the text read so far for place names; look up names the model gave."""
     evidence = _evidence(state, rec)
-    text = _ocr_text(evidence)
+    text = ocr_text(evidence)
     gaz = [e for e in evidence if e.tool == "gazetteer"]
     if text and text not in {e.query.get("text") for e in gaz}:
         rec.tool("gazetteer", {"mode": "scan", "text": text})

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gre.agent.evidence import ocr_lines
 from gre.agent.schema import Clue, Hypothesis, Level, Stage, StageResult
 from gre.agent.vlm.base import StageContext
 from gre.textnorm import fold
@@ -91,17 +92,16 @@ class RulesBackend:
                 seen.add((clue.kind, clue.value))
                 clues.append(clue)
 
-        for ev in context.results_of("ocr"):
-            for line in ev.result.get("lines", []):
-                add(
-                    Clue(
-                        stage="details",
-                        kind="text",
-                        value=str(line["text"]),
-                        confidence=min(1.0, float(line.get("confidence", 0.0)) / 100.0),
-                        source="ocr",
-                    )
+        for line in ocr_lines(context.evidence):
+            add(
+                Clue(
+                    stage="details",
+                    kind="text",
+                    value=line.text,
+                    confidence=min(1.0, line.confidence / 100.0),
+                    source="ocr",
                 )
+            )
         hypotheses: list[Hypothesis] = []
         known = {h.country_code for h in context.hypotheses if h.level == "country"}
         latest = context.results_of("text_clues")[-1:]
