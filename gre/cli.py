@@ -1,0 +1,186 @@
+"""The ``gre`` command line. Heavy modules are imported inside commands, so --help stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gre.config import Settings
+
+app = typer.Typer(
+    name="gre",
+    help="Tool-augmented geolocation reasoning for photos.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tools_app = typer.Typer(help="List the tools (built-in and plugins).", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from gre import __version__
+
+        typer.echo(f"gre {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Tool-augmented geolocation reasoning for photos."""
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
+    from gre.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise _fail(f"invalid configuration: {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read the configuration: {exc}") from None
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+@app.command()
+def locate(
+    photos: Annotated[list[Path], typer.Argument(help="Photos to locate.", show_default=False)],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each run's whole trace as one JSON line.")
+    ] = False,
+    geojson: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional here
+        typer.Option("--geojson", help="Write the candidates as a GeoJSON FeatureCollection."),
+    ] = None,
+    ignore_metadata: Annotated[
+        bool, typer.Option("--ignore-metadata", help="Leave EXIF (GPS, time, camera) out.")
+    ] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
+    backend: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--backend", help="none (tools only) or scripted; default from config."),
+    ] = None,
+    script: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--script", help="StageResult JSON list for the scripted backend."),
+    ] = None,
+    max_steps: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--max-steps", help="Stage steps per photo (budget, 3..64)."),
+    ] = None,
+) -> None:
+    """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
+    from gre.agent.vlm import BackendError
+    from gre.export import to_geojson, write_json_atomic
+    from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction
+
+    settings = _settings(
+        ignore_metadata=ignore_metadata or None,
+        offline=offline or None,
+        backend=backend,
+        max_steps=max_steps,
+    )
+    from gre.agent.run import Locator
+
+    try:
+        locator = Locator(settings, script=script)
+    except BackendError as exc:
+        raise _fail(str(exc)) from None
+    out = _console()
+    err = _console(stderr=True)
+    failures = 0
+    traces = []
+    with locator:
+        live = None if as_json else LiveRenderer(out)
+        locator.prepare(live)
+        for photo in photos:
+            trace = locator.locate(photo, on_event=live)
+            traces.append(trace)
+            if trace.error:
+                failures += 1
+                err.print(f"error: {trace.error}", markup=False, highlight=False, soft_wrap=True)
+            if as_json:
+                sys.stdout.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False))
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+            else:
+                render_prediction(out, trace)
+        if geojson is not None:
+            try:
+                write_json_atomic(geojson, to_geojson(traces))
+            except OSError as exc:
+                raise _fail(f"cannot write {geojson}: {exc.strerror or exc}", 1) from None
+        if not as_json and locator.backend.name == "none":
+            out.print(NO_MODEL_NOTICE, style="dim", markup=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+@tools_app.command("list")
+def tools_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every registered tool: name, source package, network need, description."""
+    from gre.tools.base import ToolRegistry
+
+    registry = ToolRegistry.discover()
+    rows = [
+        {
+            "name": spec.name,
+            "package": spec.package,
+            "needs_network": spec.needs_network,
+            "description": spec.description,
+        }
+        for spec in registry.specs.values()
+    ]
+    if as_json:
+        typer.echo(json.dumps({"tools": rows, "errors": registry.load_errors}, indent=1))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    table = Table(show_edge=False)
+    for col in ("tool", "package", "network", "description"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            str(row["package"]),
+            "yes" if row["needs_network"] else "no",
+            Text(str(row["description"])),
+        )
+    console.print(table)
+    for error in registry.load_errors:
+        console.print(Text(f"failed to load: {error}", style="yellow"))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
