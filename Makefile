@@ -1,0 +1,46 @@
+# One command to try gre (`make demo`), one to test it (`make test`). Both set everything up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXAMPLE := examples/sign.jpg
+
+.PHONY: demo test lint typecheck unit bench system-deps clean
+
+demo: system-deps $(VENV)/.demo $(EXAMPLE)
+	$(BIN)/gre locate $(EXAMPLE)
+
+test: system-deps $(VENV)/.dev lint typecheck unit
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check gre tests bench examples
+	$(BIN)/ruff format --check gre tests bench examples
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest -q
+
+bench: system-deps $(VENV)/.dev
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+system-deps:
+	@scripts/system-deps.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[ocr]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[ocr,dev]'
+	touch $@
+
+$(EXAMPLE): examples/make_sign.py | $(VENV)/.demo
+	$(BIN)/python examples/make_sign.py $@
+
+clean:
+	rm -rf $(VENV) $(EXAMPLE) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages gre's tools need, if they are missing:
+# tesseract (OCR) with English and French, and the DejaVu fonts the example sign is drawn with.
+set -euo pipefail
+
+need=()
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+langs=$(tesseract --list-langs 2>/dev/null || true)
+for lang in eng fra; do
+  grep -qx "$lang" <<<"$langs" || need+=("tesseract-ocr-$lang")
+done
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing Debian packages: ${need[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+  sudo="sudo"
+else
+  echo "error: need root (or sudo) to install: ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
