@@ -100,6 +100,8 @@ GENERIC_WORDS = _words(
     nazionale nacional chateau castle schloss castello castillo tour tower turm torre pont
     bridge brucke ponte puente porte gate tor mont mount monte berg lac lake see lago river
     fluss fiume rio plage beach strand spiaggia playa ile island insel isola isla
+    tout toute tous toutes autre autres direction directions richtung direzione direccion
+    alle tutte todas
     """
 )
 

@@ -448,6 +448,10 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
     output_model: ClassVar[type[BaseModel]] = TextCluesOutput
     needs_network: ClassVar[bool] = False
 
+    def prepare(self) -> None:
+        """Load the language models and the CLDR tables before the first photo."""
+        self.run(TextCluesInput(text="Bienvenue au centre ville, bonne journée"))
+
     def run(self, params: TextCluesInput) -> TextCluesOutput:
         out = TextCluesOutput()
         evidence: list[CountryEvidence] = []
