@@ -46,7 +46,7 @@ class LiveRenderer:
                 text.append(part[0], style=part[1])
             else:
                 text.append(part)
-        self.console.print(text, overflow="fold")
+        self.console.print(text, overflow="ellipsis", no_wrap=True)
 
     def _on_run_start(self, event: dict[str, Any]) -> None:
         backend = event["backend"]
@@ -54,8 +54,7 @@ class LiveRenderer:
         self.console.rule(Text(f"{event['path']}  ({mode})", style="bold"))
 
     def _on_prepare(self, event: dict[str, Any]) -> None:
-        if event["tool"] == "gazetteer":
-            self._line(("preparing the offline gazetteer (built once, then cached)", "dim"))
+        self._line((f"{event['tool']}: {event['note']}", "dim"), indent=0)
 
     def _on_photo(self, event: dict[str, Any]) -> None:
         p = event["photo"]
@@ -90,9 +89,9 @@ class LiveRenderer:
         self._line(
             ("⚙ ", style),
             (f"{call['tool']}{' ' + query if query else ''}", "bold"),
-            (f" [{status}] ", style),
-            _clip(detail),
-            (f"  {_fmt_ms(call['duration_ms'])}", "dim"),
+            (f" {status}", style),
+            (f" {_fmt_ms(call['duration_ms'])}  ", "dim"),
+            _clip(detail, 200),
         )
 
     def _on_hypothesis(self, event: dict[str, Any]) -> None:

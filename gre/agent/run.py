@@ -55,11 +55,15 @@ class Locator:
 
     def prepare(self, on_event: EventSink | None = None) -> None:
         """Warm up the tools (build indexes, load models) outside any per-call time limit."""
-        for name in ("gazetteer", "text_clues", "ocr"):
-            if self.toolbox.skip_reason(name) is None:
-                if on_event:
-                    on_event({"event": "prepare", "tool": name})
-                self.toolbox.prepare(name)
+        emit = on_event or (lambda _e: None)
+        for name in self.toolbox.registry.names():
+
+            def note(text: str, tool: str = name) -> None:
+                emit({"event": "prepare", "tool": tool, "note": text})
+
+            error = self.toolbox.prepare(name, note)
+            if error:
+                emit({"event": "warning", "node": "prepare", "message": error})
 
     def locate(self, path: Path, on_event: EventSink | None = None) -> Trace:
         """Run the graph on one photo. Always returns a Trace; never raises for bad input."""

@@ -91,6 +91,10 @@ class Tool(ABC, Generic[InT, OutT]):
         """Why this tool cannot run here, or None when it can (checked before calls)."""
         return None
 
+    def prepare_note(self) -> str | None:
+        """A line to show the user when :meth:`prepare` will be slow this time, else None."""
+        return None
+
     def prepare(self) -> None:
         """Do slow one-time set-up (build an index, load a model) before the first call.
 

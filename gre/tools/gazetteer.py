@@ -752,6 +752,13 @@ class GazetteerTool(Tool[GazetteerInput, GazetteerOutput]):
             return f"gazetteer data not installed: {exc}"
         return f"gazetteer data files missing: {', '.join(missing)}" if missing else None
 
+    def prepare_note(self) -> str | None:
+        if self._gazetteer is not None:
+            return None
+        if gazetteer_index.index_is_current(gazetteer_index.index_path(self.settings.cache_dir)):
+            return None
+        return "building the offline gazetteer index (once, about 15 s; cached afterwards)"
+
     def prepare(self) -> None:
         """Build (first time only, ~10 s) and open the index before the first call."""
         self.gazetteer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -55,13 +56,16 @@ class ToolBox:
                 self._instances[name] = self.registry.get(name).cls(self.settings)
             return self._instances[name]
 
-    def prepare(self, name: str) -> str | None:
+    def prepare(self, name: str, on_note: Callable[[str], None] | None = None) -> str | None:
         """Run ``name``'s one-time set-up; returns the error in one line, or None."""
         if self.skip_reason(name):
             return None
         try:
             tool = self.tool(name)
             if tool.unavailable_reason() is None:
+                note = tool.prepare_note()
+                if note and on_note:
+                    on_note(note)
                 tool.prepare()
         except Exception as exc:  # the call itself will report the failure again
             return f"{name}: {type(exc).__name__}: {exc}"
