@@ -102,6 +102,7 @@ GENERIC_WORDS = _words(
     fluss fiume rio plage beach strand spiaggia playa ile island insel isola isla
     tout toute tous toutes autre autres direction directions richtung direzione direccion
     alle tutte todas
+    col cols lacs pic pics refuge sentier chemin gite cascade vallee foret bois
     """
 )
 

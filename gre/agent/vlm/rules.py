@@ -9,6 +9,7 @@ of its judgement; they are deliberately simple and documented here.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from gre.agent.evidence import ocr_lines
 from gre.agent.schema import Clue, Hypothesis, Level, Stage, StageResult
 from gre.agent.vlm.base import StageContext
+from gre.geo import haversine_km
 from gre.textnorm import fold
 
 _PLACE_LEVEL: dict[str, Level] = {
@@ -28,6 +30,15 @@ _PLACE_LEVEL: dict[str, Level] = {
 MIN_COUNTRY_WEIGHT = 0.03
 MAX_COUNTRIES = 8
 MAX_HOMONYMS = 4
+REGION_FACTOR = 0.6
+"""Signs name towns far more often than provinces: a region-level match counts less."""
+PART_FACTOR = 0.6
+"""A name inside a longer phrase more often names a feature (bridge, lake) than the place."""
+SIGN_SPAN_KM = 60.0
+COLOCATION_WEIGHT = 0.3
+_UNITS = frozenset({"km", "m", "mi", "h", "min", "mn", "ft", "yd"})
+_NUMERIC = re.compile(r"^\d+([.,]\d+)?(km|m|h|mn|min)?$")
+_ROUTE = re.compile(r"^[a-z]{1,3}\d{1,4}[a-z]?$")
 
 
 def _match_quality(place: dict[str, Any]) -> float:
@@ -37,15 +48,67 @@ def _match_quality(place: dict[str, Any]) -> float:
     return 1.0
 
 
-def _mention_strength(text: str, lines: set[str]) -> float:
-    """How likely a matched span names a place: a whole sign line, several words, length."""
+def _line_of(text: str, start: int, end: int) -> str:
+    """The line of ``text`` that holds the span [start, end)."""
+    head = text.rfind("\n", 0, start) + 1
+    tail = text.find("\n", end)
+    return text[head : tail if tail >= 0 else len(text)]
+
+
+def _is_filler(word: str) -> bool:
+    """Distances, times, numbers and route codes: what a sign line carries beside a name."""
+    return word in _UNITS or bool(_NUMERIC.match(word)) or bool(_ROUTE.match(word))
+
+
+def _mention_strength(text: str, line: str) -> float:
+    """How likely a matched span names a place.
+
+    A name that fills its sign line (beside distances and route numbers, as in
+    "Névache 4,2 km" or "A4 STRASBOURG") is a destination; a name inside a
+    longer phrase ("Pont de Fortville", "Palais du Louvre") names something
+    else that carries the place's name. Longer and multi-word names are less
+    likely to be accidental; very short ones (three letters) often are.
+    """
     folded = fold(text)
-    strength = 0.5
-    if folded in lines:
-        strength += 0.2
+    rest = fold(line).replace(folded, " ", 1).split()
+    whole = all(_is_filler(w) for w in rest)
+    strength = 0.7 if whole else 0.5
     if len(folded.split()) >= 2:
         strength += 0.1
-    return min(1.0, strength + min(0.2, len(folded) / 50.0))
+    strength = min(1.0, strength + min(0.2, len(folded) / 50.0))
+    return strength * (1.0 if whole else PART_FACTOR) * (0.5 if len(folded) <= 3 else 1.0)
+
+
+def _colocated(hyps: list[tuple[str, Hypothesis]]) -> list[Hypothesis]:
+    """Places named by different spans of one text that lie close together support each other.
+
+    A sign lists destinations tens of kilometres apart, not continents apart: each
+    other mention with a place within ``SIGN_SPAN_KM`` adds ``COLOCATION_WEIGHT``
+    (noisy-OR) to a hypothesis.
+    """
+    out: list[Hypothesis] = []
+    for span, hyp in hyps:
+        near = {
+            other_span
+            for other_span, other in hyps
+            if other_span != span
+            and hyp.lat is not None
+            and other.lat is not None
+            and other.lon is not None
+            and hyp.lon is not None
+            and haversine_km(hyp.lat, hyp.lon, other.lat, other.lon) <= SIGN_SPAN_KM
+        }
+        if near:
+            boosted = 1.0 - (1.0 - hyp.confidence) * (1.0 - COLOCATION_WEIGHT) ** len(near)
+            hyp = hyp.model_copy(
+                update={
+                    "confidence": round(min(0.9, boosted), 4),
+                    "rationale": f"{hyp.rationale}; near other names on the sign: "
+                    + ", ".join(sorted(near)),
+                }
+            )
+        out.append(hyp)
+    return out
 
 
 def _population_prior(population: int) -> float:
@@ -153,16 +216,17 @@ class RulesBackend:
         )
 
     def _semantic(self, context: StageContext) -> StageResult:
-        lines = {fold(c.value) for c in context.clues if c.kind == "text"}
         known = {h.ref for h in context.hypotheses if h.ref}
-        best: dict[str, Hypothesis] = {}
+        best: dict[str, tuple[str, Hypothesis]] = {}
         clues: list[Clue] = []
         for ev in context.results_of("gazetteer"):
+            scanned = str(ev.query.get("text") or "")
             for mention in ev.result.get("mentions", []):
                 places = list(mention.get("places", []))[:MAX_HOMONYMS]
                 if not places:
                     continue
-                strength = _mention_strength(str(mention["text"]), lines)
+                line = _line_of(scanned, int(mention["start"]), int(mention["end"]))
+                strength = _mention_strength(str(mention["text"]), line)
                 clues.append(
                     Clue(
                         stage="semantic",
@@ -175,14 +239,16 @@ class RulesBackend:
                 for place, share in zip(places, _homonym_shares(places), strict=True):
                     ref = f"geonames:{place.get('geonameid')}" if place.get("geonameid") else None
                     key = ref or f"{place['name']}@{place['lat']:.3f},{place['lon']:.3f}"
+                    level = _PLACE_LEVEL.get(str(place.get("kind")), "city")
                     confidence = (
                         _match_quality(place)
                         * strength
                         * share
                         * _population_prior(int(place.get("population") or 0))
+                        * (REGION_FACTOR if level == "region" else 1.0)
                     )
                     hyp = Hypothesis(
-                        level=_PLACE_LEVEL.get(str(place.get("kind")), "city"),
+                        level=level,
                         name=str(place["name"]),
                         country_code=place.get("country_code"),
                         lat=float(place["lat"]),
@@ -197,9 +263,9 @@ class RulesBackend:
                     )
                     if key in known:
                         continue
-                    if key not in best or best[key].confidence < hyp.confidence:
-                        best[key] = hyp
-        hypotheses = sorted(best.values(), key=lambda h: -h.confidence)
+                    if key not in best or best[key][1].confidence < hyp.confidence:
+                        best[key] = (fold(str(mention["text"])), hyp)
+        hypotheses = sorted(_colocated(list(best.values())), key=lambda h: -h.confidence)
         summary = (
             f"{len(hypotheses)} place(s) named in the text; best: "
             + ", ".join(f"{h.name} ({h.country_code}) {h.confidence:.2f}" for h in hypotheses[:3])
