@@ -23,6 +23,14 @@ def _fmt_ms(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
+def _fmt_km(km: float | None) -> str:
+    if km is None:
+        return "?"
+    if km < 1:
+        return f"{km * 1000:.0f} m"
+    return f"{km:,.1f} km" if km < 100 else f"{km:,.0f} km"
+
+
 def _clip(text: str, width: int = 90) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -162,7 +170,7 @@ def render_prediction(console: Console, trace: Trace) -> None:
                 Text(alt.label),
                 alt.level,
                 f"{alt.lat:.4f}, {alt.lon:.4f}",
-                f"{alt.radius_km:,.1f} km",
+                _fmt_km(alt.radius_km),
                 f"{alt.score:.2f}",
             )
         console.print(table)
@@ -184,7 +192,7 @@ def _answer_text(pred: Prediction) -> Text:
         text.append(f"\n{pred.reason}", style="dim")
         return text
     text.append(f"{pred.lat:.5f}, {pred.lon:.5f}", style="bold green")
-    text.append(f"  ± {pred.radius_km:,.1f} km", style="green")
+    text.append(f"  ± {_fmt_km(pred.radius_km)}", style="green")
     text.append(f"   level: {pred.level}", style="bold")
     text.append(f"   confidence {pred.confidence:.2f}\n")
     text.append(pred.label, style="bold")

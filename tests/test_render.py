@@ -65,7 +65,7 @@ def test_tool_lines_show_status_and_time_and_never_wrap() -> None:
 def test_answer_and_alternatives() -> None:
     console, buf = _console()
     alt = Candidate(
-        id="c2", lat=35.68, lon=139.69, radius_km=10, level="city", label="Tokyo", weight=0.2
+        id="c2", lat=35.68, lon=139.69, radius_km=864.0, level="country", label="Japan", weight=0.2
     )
     pred = Prediction(
         lat=48.85,
@@ -81,7 +81,12 @@ def test_answer_and_alternatives() -> None:
     render_prediction(console, Trace(backend="none", prediction=pred, steps=3))
     out = buf.getvalue()
     assert "48.85000, 2.35000" in out and "± 12.5 km" in out and "level: city" in out
-    assert "Tokyo" in out and "alternatives" in out
+    assert "864 km" in out
+    assert "Japan" in out and "alternatives" in out
+    console, buf = _console()
+    gps = Prediction(lat=43.4, lon=11.8, radius_km=0.031, level="street", label="EXIF GPS")
+    render_prediction(console, Trace(backend="none", prediction=gps))
+    assert "± 31 m" in buf.getvalue()
 
 
 def test_unknown_answer_says_why() -> None:
