@@ -12,6 +12,8 @@ from gre.config import Settings
 from gre.graphs.staged import build_staged_graph
 from gre.tools.base import ToolRegistry
 
+NODES = ("ingest", "scene", "details", "semantic", "verify", "converge")
+
 
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
@@ -22,16 +24,7 @@ def photo(tmp_path: Path) -> Path:
 
 def test_topology() -> None:
     g = build_staged_graph().get_graph()
-    assert set(g.nodes) == {
-        "__start__",
-        "ingest",
-        "scene",
-        "details",
-        "semantic",
-        "verify",
-        "converge",
-        "__end__",
-    }
+    assert set(g.nodes) == {"__start__", *NODES, "__end__"}
     edges = {(e.source, e.target, e.conditional) for e in g.edges}
     assert edges == {
         ("__start__", "ingest", False),
@@ -145,11 +138,4 @@ def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, session_ca
     assert trace.prediction.level == "city"
     assert trace.stages[0].summary == "Mediterranean old town"
     assert trace.candidates[0].hypothesis == "h1"
-    assert [t.node for t in trace.timings][:6] == [
-        "ingest",
-        "scene",
-        "details",
-        "semantic",
-        "verify",
-        "converge",
-    ]
+    assert [t.node for t in trace.timings][:6] == list(NODES)

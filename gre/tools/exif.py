@@ -531,13 +531,20 @@ def _altitude_ref(ref: Any) -> int:
     return 0
 
 
-def _accuracy(value: Any, warnings: list[str]) -> float | None:
+def _optional_number(value: Any, what: str, warnings: list[str]) -> float | None:
+    """A GPS side field as a number; malformed values become a warning and None."""
     if value is None:
         return None
     try:
-        accuracy = _number(value)
+        return _number(value)
     except _Malformed as exc:
-        warnings.append(f"malformed GPS positioning error {_short(value)}: {exc}")
+        warnings.append(f"malformed GPS {what} {_short(value)}: {exc}")
+        return None
+
+
+def _accuracy(value: Any, warnings: list[str]) -> float | None:
+    accuracy = _optional_number(value, "positioning error", warnings)
+    if accuracy is None:
         return None
     if accuracy < 0:
         warnings.append(f"negative GPS positioning error {accuracy:g} ignored")
@@ -546,12 +553,8 @@ def _accuracy(value: Any, warnings: list[str]) -> float | None:
 
 
 def _direction(value: Any, warnings: list[str]) -> float | None:
-    if value is None:
-        return None
-    try:
-        direction = _number(value)
-    except _Malformed as exc:
-        warnings.append(f"malformed GPS image direction {_short(value)}: {exc}")
+    direction = _optional_number(value, "image direction", warnings)
+    if direction is None:
         return None
     if not 0 <= direction <= 360:
         warnings.append(f"GPS image direction {direction:g} out of range, ignored")
