@@ -18,6 +18,7 @@ from pydantic_settings import (
 from gre import __version__
 
 BackendName = Literal["none", "scripted", "openai", "transformers", "vllm"]
+GraphName = Literal["staged", "direct"]
 
 
 def default_config_file() -> Path:
@@ -31,9 +32,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRE_", extra="ignore", validate_default=True)
 
     backend: BackendName = "none"
+    graph: GraphName = "staged"
     model_url: str | None = Field(default=None, description="OpenAI-compatible base URL")
-    model: str | None = Field(default=None, description="model name served at model_url")
+    model: str | None = Field(
+        default=None, description="model name served at model_url, or a local path / hub id"
+    )
     api_key: SecretStr | None = None
+    model_timeout_s: float = Field(default=120.0, gt=0, description="per request")
+    model_retries: int = Field(default=3, ge=0, le=10, description="on 429, 5xx, timeouts")
+    model_concurrency: int = Field(default=8, ge=1, le=256, description="requests in flight")
+    model_max_pixels: int = Field(
+        default=1_003_520, ge=3136, description="images are downscaled to this many pixels"
+    )
+    model_max_tokens: int = Field(default=1024, ge=16, le=32768)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    hf_device: str = Field(default="auto", description="transformers: auto, cpu, cuda, cuda:N")
+    hf_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
 
     offline: bool = False
     ignore_metadata: bool = False

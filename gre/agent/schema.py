@@ -114,6 +114,21 @@ class StageResult(_Record):
     backend: str = ""
     usage: dict[str, int] = Field(default_factory=dict)
     latency_ms: float = 0.0
+    attempts: int = Field(default=0, description="model calls made for this stage")
+    repaired: bool = Field(default=False, description="salvaged from an invalid reply")
+    raw: str | None = Field(default=None, description="the model's last reply, verbatim")
+
+
+class Generation(_Record):
+    """One free-text model reply (GRE's single-pass protocol), verbatim."""
+
+    text: str = ""
+    ok: bool = True
+    error: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, int] = Field(default_factory=dict)
+    latency_ms: float = 0.0
+    model: str | None = None
 
 
 class Evidence(_Record):
@@ -217,6 +232,7 @@ class Trace(_Record):
     options: dict[str, Any] = Field(default_factory=dict)
     steps: int = 0
     stages: list[StageResult] = Field(default_factory=list)
+    generations: list[Generation] = Field(default_factory=list)
     clues: list[Clue] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     candidates: list[Candidate] = Field(default_factory=list)

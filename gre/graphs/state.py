@@ -35,6 +35,7 @@ class AgentState(TypedDict, total=False):
     ocr_passes: list[str]
     verified: Annotated[list[str], operator.add]
     stages: Annotated[list[Record], operator.add]
+    generations: Annotated[list[Record], operator.add]
     clues: Annotated[list[Record], operator.add]
     hypotheses: Annotated[list[Record], operator.add]
     evidence: Annotated[list[Record], merge_by_id]

@@ -1,0 +1,239 @@
+"""What a model must answer at each stage: JSON schemas, strict parsing, and repair.
+
+The schema sent to the server (``response_format: json_schema``) is built from
+the pydantic model of the stage, so the model, the server's guided decoding and
+our validation agree on one definition.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gre.agent.schema import Box, Clue, ClueKind, Hypothesis, Level, Stage, StageResult
+
+STAGE_KINDS: dict[Stage, tuple[ClueKind, ...]] = {
+    "scene": (
+        "setting",
+        "climate",
+        "vegetation",
+        "terrain",
+        "architecture",
+        "road",
+        "driving_side",
+        "transport",
+        "other",
+    ),
+    "details": ("text", "language", "script", "road", "transport", "architecture", "other"),
+    "semantic": ("place_name", "landmark", "other"),
+}
+STAGE_LEVELS: dict[Stage, tuple[Level, ...]] = {
+    "scene": ("continent", "country"),
+    "details": ("country", "region", "city"),
+    "semantic": ("region", "city", "street"),
+}
+MAX_CLUES = 16
+MAX_HYPOTHESES = 6
+MAX_BOXES = 6
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClueOut(_Out):
+    kind: str
+    value: str = Field(min_length=1, max_length=300)
+    confidence: float = Field(ge=0, le=1)
+
+
+class HypothesisOut(_Out):
+    level: str
+    name: str | None = Field(default=None, max_length=200)
+    country_code: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    confidence: float = Field(ge=0, le=1)
+    rationale: str = Field(default="", max_length=500)
+
+
+class BoxOut(_Out):
+    x0: float = Field(ge=0, le=1)
+    y0: float = Field(ge=0, le=1)
+    x1: float = Field(ge=0, le=1)
+    y1: float = Field(ge=0, le=1)
+    why: str = Field(default="", max_length=200)
+
+
+class StageOut(_Out):
+    summary: str = Field(max_length=1000)
+    clues: list[ClueOut] = Field(default_factory=list, max_length=MAX_CLUES)
+    hypotheses: list[HypothesisOut] = Field(default_factory=list, max_length=MAX_HYPOTHESES)
+    ocr_regions: list[BoxOut] = Field(default_factory=list, max_length=MAX_BOXES)
+
+
+def stage_schema(stage: Stage) -> dict[str, Any]:
+    """The JSON schema of one stage's answer, with that stage's kinds and levels as enums."""
+    schema = StageOut.model_json_schema()
+    defs = schema["$defs"]
+    defs["ClueOut"]["properties"]["kind"] = {"enum": list(STAGE_KINDS[stage]), "type": "string"}
+    defs["HypothesisOut"]["properties"]["level"] = {
+        "enum": list(STAGE_LEVELS[stage]),
+        "type": "string",
+    }
+    if stage == "semantic":
+        schema["properties"].pop("ocr_regions")
+    return schema
+
+
+class StageOutputError(ValueError):
+    """A model's answer is not a valid stage result; the message is shown back to the model."""
+
+
+def extract_json(text: str) -> Any:
+    """The first complete JSON object in ``text`` (code fences and chatter around it ignored)."""
+    start = text.find("{")
+    while start >= 0:
+        depth, in_string, escaped = 0, False, False
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        return json.loads(text[start : i + 1])
+                    except json.JSONDecodeError:
+                        break
+        start = text.find("{", start + 1)
+    raise StageOutputError("no complete JSON object in the reply")
+
+
+def _to_result(stage: Stage, out: StageOut, dropped: list[str]) -> StageResult:
+    clues = [
+        Clue(stage=stage, kind=c.kind, value=c.value, confidence=c.confidence) for c in out.clues
+    ]
+    hypotheses: list[Hypothesis] = []
+    for h in out.hypotheses:
+        try:
+            hypotheses.append(
+                Hypothesis(
+                    level=h.level,
+                    name=h.name,
+                    country_code=h.country_code,
+                    lat=h.lat,
+                    lon=h.lon,
+                    confidence=h.confidence,
+                    rationale=h.rationale,
+                )
+            )
+        except ValidationError as exc:
+            dropped.append(f"hypothesis {h.name or h.country_code}: {_first_error(exc)}")
+    boxes: list[Box] = []
+    for b in out.ocr_regions:
+        try:
+            boxes.append(Box(x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, why=b.why))
+        except ValidationError as exc:
+            dropped.append(f"box: {_first_error(exc)}")
+    return StageResult(
+        stage=stage,
+        summary=out.summary,
+        clues=clues,
+        hypotheses=hypotheses,
+        ocr_regions=boxes,
+        error="; ".join(dropped) if dropped else None,
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{where}: {err['msg']}" if where else str(err["msg"])
+
+
+def _check_enums(stage: Stage, out: StageOut) -> None:
+    for i, c in enumerate(out.clues):
+        if c.kind not in STAGE_KINDS[stage]:
+            raise StageOutputError(
+                f"clues.{i}.kind {c.kind!r} is not one of {', '.join(STAGE_KINDS[stage])}"
+            )
+    for i, h in enumerate(out.hypotheses):
+        if h.level not in STAGE_LEVELS[stage]:
+            raise StageOutputError(
+                f"hypotheses.{i}.level {h.level!r} is not one of {', '.join(STAGE_LEVELS[stage])}"
+            )
+
+
+def parse_stage(stage: Stage, text: str) -> StageResult:
+    """Strictly parse a model's answer; raise StageOutputError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StageOutputError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
+    try:
+        out = StageOut.model_validate(data)
+    except ValidationError as exc:
+        raise StageOutputError(_first_error(exc)) from None
+    _check_enums(stage, out)
+    dropped: list[str] = []
+    result = _to_result(stage, out, dropped)
+    if dropped:
+        raise StageOutputError(dropped[0])
+    return result
+
+
+def repair_stage(stage: Stage, text: str) -> StageResult:
+    """Salvage what is valid: the first JSON object, keeping each valid item and dropping the rest.
+
+    Raises StageOutputError when nothing usable remains.
+    """
+    data = extract_json(text)
+    if not isinstance(data, dict):
+        raise StageOutputError("the reply's JSON is not an object")
+    dropped: list[str] = []
+
+    def keep(
+        key: str, model: type[BaseModel], allowed: tuple[str, ...] | None, field: str
+    ) -> list[Any]:
+        items = data.get(key) or []
+        kept: list[Any] = []
+        if not isinstance(items, list):
+            dropped.append(f"{key}: not a list")
+            return kept
+        for item in items:
+            try:
+                obj = model.model_validate(item)
+            except ValidationError as exc:
+                dropped.append(f"{key}: {_first_error(exc)}")
+                continue
+            if allowed is not None and getattr(obj, field) not in allowed:
+                dropped.append(f"{key}: {field} {getattr(obj, field)!r} not allowed at {stage}")
+                continue
+            kept.append(obj)
+        return kept
+
+    clues = keep("clues", ClueOut, STAGE_KINDS[stage], "kind")[:MAX_CLUES]
+    hyps = keep("hypotheses", HypothesisOut, STAGE_LEVELS[stage], "level")[:MAX_HYPOTHESES]
+    boxes = keep("ocr_regions", BoxOut, None, "")[:MAX_BOXES]
+    summary = data.get("summary")
+    out = StageOut(
+        summary=str(summary)[:1000] if summary is not None else "",
+        clues=clues,
+        hypotheses=hyps,
+        ocr_regions=boxes,
+    )
+    if not (out.summary or out.clues or out.hypotheses or out.ocr_regions):
+        raise StageOutputError("nothing usable in the reply: " + "; ".join(dropped[:3]))
+    return _to_result(stage, out, dropped)
