@@ -84,7 +84,19 @@ def locate(
     offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
     backend: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--backend", help="none (tools only) or scripted; default from config."),
+        typer.Option("--backend", help="none (tools only), openai, transformers, vllm, scripted."),
+    ] = None,
+    graph: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--graph", help="staged (default) or direct (GRE's single pass)."),
+    ] = None,
+    model_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model-url", help="OpenAI-compatible base URL (openai backend)."),
+    ] = None,
+    model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model", help="Model name served at --model-url, or a local path."),
     ] = None,
     script: Annotated[
         Optional[Path],  # noqa: UP045
@@ -104,6 +116,9 @@ def locate(
         ignore_metadata=ignore_metadata or None,
         offline=offline or None,
         backend=backend,
+        graph=graph,
+        model_url=model_url,
+        model=model,
         max_steps=max_steps,
     )
     from gre.agent.run import Locator
@@ -139,6 +154,40 @@ def locate(
         if not as_json and locator.backend.name == "none":
             out.print(NO_MODEL_NOTICE, style="dim", markup=False)
     if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Do not probe the network.")] = False,
+) -> None:
+    """What this machine can run: model backends, CUDA, OCR languages, data, network."""
+    from gre.doctor import run_checks
+
+    settings = _settings(offline=offline or None)
+    checks = run_checks(settings)
+    failed = [c for c in checks if c.required and not c.ok]
+    if as_json:
+        typer.echo(json.dumps([c.model_dump() for c in checks], indent=1))
+    else:
+        from rich.text import Text
+
+        console = _console()
+        for c in checks:
+            if c.ok:
+                mark, style = "ok  ", "green"
+            elif c.required:
+                mark, style = "FAIL", "bold red"
+            else:
+                mark, style = "no  ", "yellow"
+            line = Text(f"{mark} ", style=style)
+            line.append(f"{c.area}/{c.name}", style="bold")
+            line.append(f"  {c.detail}")
+            console.print(line)
+            if c.hint and not c.ok:
+                console.print(Text(f"     → {c.hint}", style="dim"))
+    if failed:
         raise typer.Exit(1)
 
 

@@ -1,0 +1,188 @@
+"""The ``openai`` runtime: any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp, Ollama).
+
+Images travel as base64 JPEG data URLs, downscaled to ``model_max_pixels`` and
+encoded once per photo. Structured output uses ``response_format`` of type
+``json_schema`` (vLLM silently ignores the old ``guided_json`` field, so it is
+not used). Requests that meet 429, 5xx, time-outs or connection errors are
+retried with exponential backoff (honouring ``Retry-After``); a semaphore
+shared by every run of the process bounds the requests in flight.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse, ImagePart, TextPart
+from gre.agent.vlm.images import DataUrlCache
+from gre.config import Settings
+
+MAX_BACKOFF_S = 30.0
+
+
+def base_url(url: str) -> str:
+    """The API base: ``http://host:8000`` and ``http://host:8000/v1/`` both give ``…/v1``."""
+    url = url.rstrip("/")
+    return url if urlsplit(url).path not in ("", "/") else url + "/v1"
+
+
+def openai_messages(
+    request: ChatRequest, images: DataUrlCache, max_pixels: int
+) -> list[dict[str, Any]]:
+    """Our messages in the OpenAI chat format, images inline as data URLs."""
+    out: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role != "user" or not message.images():
+            out.append({"role": message.role, "content": message.plain()})
+            continue
+        parts: list[dict[str, Any]] = []
+        for part in message.content:
+            if isinstance(part, ImagePart):
+                url = images.get(part.path, max_pixels)
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+            elif isinstance(part, TextPart):
+                parts.append({"type": "text", "text": part.text})
+        out.append({"role": "user", "content": parts})
+    return out
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        message = data.get("error", {}).get("message") or data.get("message") or data
+    except ValueError:
+        message = response.text
+    return " ".join(str(message).split())[:300]
+
+
+class OpenAIChat:
+    """A chat model behind an OpenAI-compatible HTTP API."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        backoff_s: float = 0.5,
+    ) -> None:
+        if not settings.model_url:
+            raise ChatError(
+                "the openai backend needs a server URL: set GRE_MODEL_URL "
+                "(e.g. http://127.0.0.1:8000/v1 for `vllm serve`)"
+            )
+        self.settings = settings
+        self.url = base_url(settings.model_url)
+        self.model = settings.model
+        self.backoff_s = backoff_s
+        headers = {"User-Agent": settings.user_agent}
+        if settings.api_key is not None:
+            headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(
+                settings.model_timeout_s, connect=min(10.0, settings.model_timeout_s)
+            ),
+            headers=headers,
+            transport=transport,
+        )
+        self._slots = threading.BoundedSemaphore(settings.model_concurrency)
+        self._images = DataUrlCache()
+        self._model_lock = threading.Lock()
+
+    def models(self) -> list[str]:
+        """The model ids the server lists (``GET /models``); raises ChatError."""
+        try:
+            response = self._client.get(f"{self.url}/models")
+        except httpx.HTTPError as exc:
+            raise ChatError(f"model server at {self.url} unreachable: {_describe(exc)}") from None
+        if response.status_code != 200:
+            raise ChatError(
+                f"model server at {self.url} answered HTTP {response.status_code}: "
+                f"{_error_message(response)}"
+            )
+        try:
+            return [str(m["id"]) for m in response.json().get("data", [])]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ChatError(f"model server at {self.url} sent an unreadable model list") from None
+
+    def _model_name(self) -> str:
+        with self._model_lock:
+            if self.model is None:
+                served = self.models()
+                if not served:
+                    raise ChatError(f"model server at {self.url} serves no model")
+                self.model = served[0]
+            return self.model
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        body: dict[str, Any] = {
+            "model": self._model_name(),
+            "messages": openai_messages(request, self._images, self.settings.model_max_pixels),
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
+        if request.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": request.json_schema},
+            }
+        attempts = self.settings.model_retries + 1
+        last = ""
+        for attempt in range(attempts):
+            t0 = time.perf_counter()
+            wait: float | None = None
+            try:
+                with self._slots:
+                    response = self._client.post(f"{self.url}/chat/completions", json=body)
+            except httpx.HTTPError as exc:
+                last = _describe(exc)
+            else:
+                if response.status_code == 200:
+                    return self._parse(response, (time.perf_counter() - t0) * 1000)
+                last = f"HTTP {response.status_code}: {_error_message(response)}"
+                if response.status_code != 429 and response.status_code < 500:
+                    raise ChatError(f"model server refused the request: {last}")
+                wait = _retry_after(response)
+            if attempt + 1 < attempts:
+                backoff = min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
+                time.sleep(wait if wait is not None else backoff * (0.5 + random.random() / 2))
+        raise ChatError(f"model server failed after {attempts} attempt(s): {last}")
+
+    def _parse(self, response: httpx.Response, latency_ms: float) -> ChatResponse:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+            usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, int)}
+            return ChatResponse(
+                text=str(text),
+                finish_reason=choice.get("finish_reason"),
+                usage=usage,
+                latency_ms=latency_ms,
+                model=data.get("model"),
+            )
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise ChatError("model server sent a reply that is not a chat completion") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return min(MAX_BACKOFF_S, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,278 @@
+"""`gre doctor`: what this machine can run (backends, OCR, data, network), with fixes."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from gre import __version__
+from gre.config import Settings
+
+NETWORK_HOSTS = (
+    ("overpass-api.de", 443),
+    ("nominatim.openstreetmap.org", 443),
+    ("duckduckgo.com", 443),
+)
+
+
+class Check(BaseModel):
+    """One line of the report."""
+
+    area: str
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+    required: bool = False
+
+
+def _version_of(dist: str) -> str | None:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def check_openai(settings: Settings) -> Check:
+    """Is the configured OpenAI-compatible server reachable, and which models does it serve?"""
+    required = settings.backend == "openai"
+    if not settings.model_url:
+        return Check(
+            area="backend",
+            name="openai",
+            ok=False,
+            required=required,
+            detail="no server configured",
+            hint="vllm serve <model> … then GRE_MODEL_URL=http://127.0.0.1:8000/v1",
+        )
+    from gre.agent.vlm.chat import ChatError
+    from gre.agent.vlm.openai_http import OpenAIChat
+
+    chat = OpenAIChat(settings.model_copy(update={"model_timeout_s": 5.0, "model_retries": 0}))
+    try:
+        served = chat.models()
+    except ChatError as exc:
+        return Check(
+            area="backend",
+            name="openai",
+            ok=False,
+            required=required,
+            detail=str(exc),
+            hint="start the server, or check GRE_MODEL_URL",
+        )
+    finally:
+        chat.close()
+    detail = f"{chat.url} serves {', '.join(served) or 'no model'}"
+    if settings.model and settings.model not in served:
+        return Check(
+            area="backend",
+            name="openai",
+            ok=False,
+            required=required,
+            detail=detail,
+            hint=f"GRE_MODEL={settings.model!r} is not served there",
+        )
+    return Check(area="backend", name="openai", ok=bool(served), required=required, detail=detail)
+
+
+def check_transformers(settings: Settings, *, probe_cuda: bool = True) -> list[Check]:
+    """transformers and torch importable (without importing them unless asked), and CUDA."""
+    required = settings.backend == "transformers"
+    torch_v, tf_v = _version_of("torch"), _version_of("transformers")
+    if not (torch_v and tf_v):
+        missing = " and ".join(n for n, v in (("torch", torch_v), ("transformers", tf_v)) if not v)
+        return [
+            Check(
+                area="backend",
+                name="transformers",
+                ok=False,
+                required=required,
+                detail=f"{missing} not installed",
+                hint="pip install 'gre-suite[hf]'",
+            )
+        ]
+    checks = [
+        Check(
+            area="backend",
+            name="transformers",
+            ok=True,
+            required=required,
+            detail=f"transformers {tf_v}, torch {torch_v}",
+        )
+    ]
+    if importlib.util.find_spec("torchvision") is not None:
+        checks.append(
+            Check(
+                area="backend",
+                name="torchvision",
+                ok=True,
+                detail="installed (not needed; a CUDA build can break Qwen-VL imports)",
+            )
+        )
+    if probe_cuda:
+        import torch
+
+        if torch.cuda.is_available():
+            names = ", ".join(
+                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+            )
+            checks.append(Check(area="backend", name="cuda", ok=True, detail=names))
+        else:
+            checks.append(
+                Check(
+                    area="backend",
+                    name="cuda",
+                    ok=False,
+                    detail="no CUDA device: the transformers backend runs on CPU (slow)",
+                )
+            )
+    return checks
+
+
+def check_vllm(settings: Settings) -> Check:
+    v = _version_of("vllm")
+    return Check(
+        area="backend",
+        name="vllm",
+        ok=v is not None,
+        required=settings.backend == "vllm",
+        detail=f"vllm {v}" if v else "not installed",
+        hint="" if v else "optional: pip install 'gre-suite[vllm]' on a GPU machine",
+    )
+
+
+def check_ocr(settings: Settings) -> Check:
+    from gre.tools.ocr import installed_languages
+
+    if shutil.which("tesseract") is None:
+        return Check(
+            area="tools",
+            name="tesseract",
+            ok=False,
+            detail="not installed",
+            hint="apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra",
+        )
+    langs = installed_languages()
+    missing = [lang for lang in settings.ocr_languages if lang not in langs]
+    detail = f"languages: {', '.join(langs)}"
+    if missing:
+        return Check(
+            area="tools",
+            name="tesseract",
+            ok=False,
+            detail=detail,
+            hint="apt-get install " + " ".join(f"tesseract-ocr-{m}" for m in missing),
+        )
+    return Check(area="tools", name="tesseract", ok=True, detail=detail)
+
+
+def check_gazetteer(settings: Settings) -> Check:
+    from gre.tools.gazetteer_index import index_is_current, index_path
+
+    path = index_path(settings.cache_dir)
+    if index_is_current(path):
+        return Check(
+            area="data",
+            name="gazetteer",
+            ok=True,
+            detail=f"{path} ({path.stat().st_size / 2**20:.0f} MiB)",
+        )
+    return Check(
+        area="data",
+        name="gazetteer",
+        ok=True,
+        detail=f"not built yet: {path}",
+        hint="built automatically on the first `gre locate` (about 15 s)",
+    )
+
+
+def check_cache(settings: Settings) -> Check:
+    path = settings.cache_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check(
+            area="data",
+            name="cache dir",
+            ok=False,
+            detail=f"{path}: {exc}",
+            hint="set GRE_CACHE_DIR to a writable directory",
+            required=True,
+        )
+    return Check(
+        area="data", name="cache dir", ok=True, detail=f"{path} ({_dir_size(path) / 2**20:.0f} MiB)"
+    )
+
+
+def check_network(settings: Settings, timeout_s: float = 2.0) -> list[Check]:
+    if settings.offline:
+        return [Check(area="network", name="network", ok=True, detail="offline mode: not probed")]
+    checks = []
+    for host, port in NETWORK_HOSTS:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                pass
+        except OSError as exc:
+            checks.append(
+                Check(
+                    area="network",
+                    name=host,
+                    ok=False,
+                    detail=f"unreachable ({type(exc).__name__})",
+                    hint="network tools will be skipped; use --offline to silence",
+                )
+            )
+        else:
+            checks.append(Check(area="network", name=host, ok=True, detail="reachable"))
+    return checks
+
+
+def check_tools() -> Check:
+    from gre.tools.base import ToolRegistry
+
+    registry = ToolRegistry.discover()
+    detail = ", ".join(registry.names())
+    if registry.load_errors:
+        return Check(
+            area="tools",
+            name="plugins",
+            ok=False,
+            detail=detail,
+            hint="; ".join(registry.load_errors),
+        )
+    return Check(area="tools", name="plugins", ok=True, detail=detail)
+
+
+def run_checks(settings: Settings, *, probe_cuda: bool = True) -> list[Check]:
+    """Every check, in report order."""
+    checks = [
+        Check(
+            area="gre",
+            name="version",
+            ok=True,
+            detail=f"gre {__version__}, Python {sys.version.split()[0]}, "
+            f"backend {settings.backend}",
+        ),
+        check_openai(settings),
+        *check_transformers(settings, probe_cuda=probe_cuda),
+        check_vllm(settings),
+        check_ocr(settings),
+        check_tools(),
+        check_gazetteer(settings),
+        check_cache(settings),
+        *check_network(settings),
+    ]
+    return checks

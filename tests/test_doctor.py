@@ -1,0 +1,89 @@
+"""`gre doctor`: backends, OCR, data and network checks, against real local services."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gre import doctor
+from gre.cli import app
+from gre.config import Settings
+from gre.testing.fake_openai import FakeOpenAI
+
+
+def _by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {c.name: c for c in checks}
+
+
+def test_openai_server_reachable_and_models_listed(session_cache: Path) -> None:
+    with FakeOpenAI(model="gre-7b") as server:
+        ok = doctor.check_openai(Settings(backend="openai", model_url=server.url, model="gre-7b"))
+        wrong = doctor.check_openai(Settings(backend="openai", model_url=server.url, model="other"))
+    assert ok.ok and ok.required and "gre-7b" in ok.detail
+    assert not wrong.ok and "not served" in wrong.hint
+    down = doctor.check_openai(Settings(backend="openai", model_url="http://127.0.0.1:9/v1"))
+    assert not down.ok and "unreachable" in down.detail
+    unset = doctor.check_openai(Settings())
+    assert not unset.ok and not unset.required and "GRE_MODEL_URL" in unset.hint
+
+
+def test_local_checks(session_cache: Path) -> None:
+    settings = Settings(cache_dir=session_cache, offline=True)
+    checks = _by_name(doctor.run_checks(settings, probe_cuda=False))
+    assert checks["version"].ok
+    assert checks["cache dir"].ok and str(session_cache) in checks["cache dir"].detail
+    assert checks["network"].detail == "offline mode: not probed"
+    assert "gazetteer" in checks["plugins"].detail
+    hf_present = all(importlib.util.find_spec(m) for m in ("torch", "transformers"))
+    assert checks["transformers"].ok is bool(hf_present)
+    assert checks["vllm"].ok is (importlib.util.find_spec("vllm") is not None)
+    langs = checks["tesseract"]
+    assert ("eng" in langs.detail) or not langs.ok
+
+
+def test_missing_ocr_language_is_named(session_cache: Path) -> None:
+    check = doctor.check_ocr(Settings(ocr_languages=["eng", "zzz"]))
+    assert not check.ok and "tesseract-ocr-zzz" in check.hint
+
+
+def test_network_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.setattr(
+        doctor,
+        "NETWORK_HOSTS",
+        (("127.0.0.1", listener.getsockname()[1]), ("127.0.0.1", closed_port)),
+    )
+    up, down = doctor.check_network(Settings(), timeout_s=1.0)
+    listener.close()
+    assert up.ok and up.detail == "reachable"
+    assert not down.ok and "unreachable" in down.detail
+
+
+def test_cli_exit_status_follows_the_configured_backend(
+    monkeypatch: pytest.MonkeyPatch, session_cache: Path
+) -> None:
+    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
+    monkeypatch.setattr(doctor, "check_transformers", lambda s, probe_cuda=True: [])
+    runner = CliRunner()
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("GRE_BACKEND", "openai")
+        monkeypatch.setenv("GRE_MODEL_URL", server.url)
+        result = runner.invoke(app, ["doctor", "--offline", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["openai"]["ok"] and rows["openai"]["required"]
+    monkeypatch.setenv("GRE_MODEL_URL", "http://127.0.0.1:9/v1")
+    result = runner.invoke(app, ["doctor", "--offline"])
+    assert result.exit_code == 1
+    assert "FAIL backend/openai" in result.stdout
