@@ -56,7 +56,8 @@ def test_parse_valid_answer() -> None:
             "needs a name",
         ),
         (
-            '{"summary": "x", "hypotheses": [{"level": "country", "lat": 95, "lon": 0, "confidence": 1}]}',
+            '{"summary": "x", "hypotheses": '
+            '[{"level": "country", "lat": 95, "lon": 0, "confidence": 1}]}',
             "lat",
         ),
         ('{"summary": "x", "ocr_regions": [{"x0": 0.5, "y0": 0, "x1": 0.2, "y1": 1}]}', "x0 < x1"),
