@@ -122,6 +122,10 @@ def locate(
         max_steps=max_steps,
     )
     from gre.agent.run import Locator
+    from gre.graphs.direct import NEEDS_MODEL
+
+    if settings.graph == "direct" and settings.backend in ("none", "scripted"):
+        raise _fail(NEEDS_MODEL)
 
     try:
         locator = Locator(settings, script=script)

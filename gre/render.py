@@ -17,6 +17,7 @@ from gre.agent.schema import Prediction, Trace
 
 MAX_CLUES_SHOWN = 8
 MAX_HYPOTHESES_SHOWN = 5
+MAX_GENERATION_LINES = 12
 
 
 def _fmt_ms(ms: float) -> str:
@@ -139,6 +140,20 @@ class LiveRenderer:
             f"{len(cands)} candidate(s): ",
             ", ".join(f"{c['label']} ({c['weight']:.2f})" for c in best),
         )
+
+    def _on_generation(self, event: dict[str, Any]) -> None:
+        gen = event["generation"]
+        if not gen["ok"]:
+            self._line(("✗ ", "red"), (f"model call failed: {gen.get('error')}", "red"))
+            return
+        usage = gen.get("usage") or {}
+        self._line(
+            ("✎ ", "magenta"),
+            (f"{gen.get('model') or 'model'} ", "bold"),
+            (f"{usage.get('completion_tokens', '?')} tokens, {_fmt_ms(gen['latency_ms'])}", "dim"),
+        )
+        for line in str(gen["text"]).strip().splitlines()[:MAX_GENERATION_LINES]:
+            self._line(("  │ ", "dim"), _clip(line, 200))
 
     def _on_loop(self, event: dict[str, Any]) -> None:
         self._line(

@@ -1,4 +1,4 @@
-"""Running the staged graph on photos and turning the final state into a Trace."""
+"""Running a graph (staged or direct) on photos and turning the final state into a Trace."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from gre.agent.schema import (
 from gre.agent.vlm import make_backend
 from gre.agent.vlm.base import VLMBackend
 from gre.config import Settings
+from gre.graphs import direct, staged
 from gre.graphs.context import RunContext
-from gre.graphs.staged import build_staged_graph, recursion_limit
 from gre.graphs.state import AgentState
 from gre.tools.base import ToolRegistry
 from gre.tools.toolbox import ToolBox
@@ -52,7 +52,12 @@ class Locator:
         self.toolbox = toolbox if toolbox is not None else ToolBox(settings, registry)
         self._tmp = tempfile.TemporaryDirectory(prefix="gre-")
         self.workdir = Path(self._tmp.name)
-        self.graph = build_staged_graph()
+        if settings.graph == "direct":
+            self.graph = direct.build_direct_graph()
+            self._recursion_limit = direct.recursion_limit(settings.max_steps)
+        else:
+            self.graph = staged.build_staged_graph()
+            self._recursion_limit = staged.recursion_limit(settings.max_steps)
 
     def prepare(self, on_event: EventSink | None = None) -> None:
         """Warm up the tools (build indexes, load models) outside any per-call time limit."""
@@ -73,6 +78,7 @@ class Locator:
             "ignore_metadata": self.settings.ignore_metadata,
             "offline": self.settings.offline,
             "max_steps": self.settings.max_steps,
+            "graph": self.settings.graph,
         }
         state: AgentState = {
             "input_path": str(path),
@@ -90,7 +96,7 @@ class Locator:
                 state,
                 context=ctx,
                 stream_mode=["values", "custom"],
-                config={"recursion_limit": recursion_limit(self.settings.max_steps)},
+                config={"recursion_limit": self._recursion_limit},
             ):
                 if mode == "values":
                     last = chunk
@@ -120,6 +126,7 @@ class Locator:
         return Trace(
             photo=PhotoInfo.model_validate(state["photo"]) if state.get("photo") else None,
             backend=self.backend.name,
+            graph=self.settings.graph,
             model=self.backend.model,
             options=options,
             steps=int(state.get("step", 0)),
