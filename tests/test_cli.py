@@ -167,9 +167,12 @@ def test_bad_configuration_is_one_line(runner: CliRunner, monkeypatch: pytest.Mo
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "max_steps" in result.stderr
     monkeypatch.delenv("GRE_MAX_STEPS")
-    result = runner.invoke(app, ["locate", "--backend", "transformers", "x.jpg"])
+    result = runner.invoke(app, ["locate", "--backend", "openai", "x.jpg"])
     assert result.exit_code == 2
-    assert "not available" in result.stderr and "Traceback" not in result.output
+    assert "GRE_MODEL_URL" in result.stderr and "Traceback" not in result.output
+    result = runner.invoke(app, ["locate", "--backend", "vllm", "--model", "m", "x.jpg"])
+    assert result.exit_code == 2
+    assert "needs vLLM" in result.stderr
 
 
 def test_config_file_is_read(

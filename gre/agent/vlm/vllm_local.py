@@ -7,6 +7,7 @@ same as for the HTTP backend; structured output uses vLLM's guided decoding.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from typing import Any
@@ -50,6 +51,8 @@ class VLLMChat:
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
             raise ChatError("the vllm backend needs a model: set GRE_MODEL to a path or hub id")
+        if importlib.util.find_spec("vllm") is None:
+            raise ChatError(MISSING)
         self.settings = settings
         self.model: str | None = settings.model
         self._llm: Any = None
