@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/sign.jpg
+TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: demo test lint typecheck unit bench system-deps clean
 
@@ -35,8 +36,10 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[ocr]'
 	touch $@
 
+# torch first, from TORCH_SPEC (a CPU build here), so that `.[hf]` finds it and pulls nothing else.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[ocr,dev]'
+	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e '.[ocr,dev,hf]'
 	touch $@
 
 $(EXAMPLE): examples/make_sign.py | $(VENV)/.demo

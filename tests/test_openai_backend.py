@@ -266,3 +266,13 @@ def test_missing_url_is_a_clear_error() -> None:
 
 def _request() -> ChatRequest:
     return ChatRequest(messages=[Message.text("user", "hello")], max_tokens=8)
+
+
+def test_load_checks_the_server_and_the_model(session_cache: Path) -> None:
+    with FakeOpenAI(model="gre-7b") as server:
+        OpenAIChat(_settings(server, session_cache, model="gre-7b")).load()
+        with pytest.raises(ChatError, match="serves gre-7b, not 'other'"):
+            OpenAIChat(_settings(server, session_cache, model="other")).load()
+        auto = OpenAIChat(_settings(server, session_cache, model=None))
+        auto.load()
+        assert auto.model == "gre-7b"

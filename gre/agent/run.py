@@ -70,6 +70,12 @@ class Locator:
             error = self.toolbox.prepare(name, note)
             if error:
                 emit({"event": "warning", "node": "prepare", "message": error})
+        warm = getattr(self.backend, "prepare", None)
+        if callable(warm):
+            emit({"event": "prepare", "tool": self.backend.name, "note": "connecting to the model"})
+            error = warm()
+            if error:
+                emit({"event": "warning", "node": "prepare", "message": error})
 
     def locate(self, path: Path, on_event: EventSink | None = None) -> Trace:
         """Run the graph on one photo. Always returns a Trace; never raises for bad input."""

@@ -1,1 +1,5 @@
-"""Test utilities that ship with gre: a fake OpenAI-compatible server for dry runs."""
+"""Test utilities that ship with gre.
+
+- :mod:`gre.testing.fake_openai`: an OpenAI-compatible server on 127.0.0.1 for dry runs.
+- :mod:`gre.testing.tiny_qwen`: a tiny random Qwen2.5-VL / Qwen2-VL checkpoint, built locally.
+"""

@@ -125,6 +125,17 @@ class ModelBackend:
             }
         )
 
+    def prepare(self) -> str | None:
+        """Load an in-process model before the first photo; returns the error in one line."""
+        load = getattr(self.chat, "load", None)
+        if not callable(load):
+            return None
+        try:
+            load()
+        except ChatError as exc:
+            return str(exc)
+        return None
+
     def generate(self, request: ChatRequest) -> ChatResponse:
         """A free-text completion (GRE's single-pass protocol); raises ChatError."""
         return self.chat.chat(request)

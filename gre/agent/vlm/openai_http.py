@@ -111,6 +111,19 @@ class OpenAIChat:
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ChatError(f"model server at {self.url} sent an unreadable model list") from None
 
+    def load(self) -> None:
+        """Check the server before the first photo: it answers and serves the model."""
+        served = self.models()
+        with self._model_lock:
+            if self.model is None and served:
+                self.model = served[0]
+        if not served:
+            raise ChatError(f"model server at {self.url} serves no model")
+        if self.model not in served:
+            raise ChatError(
+                f"model server at {self.url} serves {', '.join(served)}, not {self.model!r}"
+            )
+
     def _model_name(self) -> str:
         with self._model_lock:
             if self.model is None:

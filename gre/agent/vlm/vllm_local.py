@@ -73,6 +73,11 @@ class VLLMChat:
                 raise ChatError(f"vLLM cannot load {self.settings.model}: {exc}") from None
         return self._llm
 
+    def load(self) -> None:
+        """Load the model now (before the first photo); raises ChatError."""
+        with self._lock:
+            self._load()
+
     def chat(self, request: ChatRequest) -> ChatResponse:
         with self._lock:
             llm = self._load()
