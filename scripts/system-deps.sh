@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Install the Debian packages gre's tools need, if they are missing:
-# tesseract (OCR) with English and French, and the DejaVu fonts the example sign is drawn with.
+# Install the Debian packages gre's tools need, if they are missing: tesseract (OCR) with
+# orientation/script detection and the language packs for the scripts gre reads, and the fonts
+# the example sign and the OCR tests are drawn with (DejaVu, Noto, Noto CJK).
 set -euo pipefail
 
 need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 langs=$(tesseract --list-langs 2>/dev/null || true)
-for lang in eng fra; do
-  grep -qx "$lang" <<<"$langs" || need+=("tesseract-ocr-$lang")
+for lang in eng fra osd rus ell ara heb hin tha chi_sim jpn kor; do
+  grep -qx "$lang" <<<"$langs" || need+=("tesseract-ocr-${lang//_/-}")
 done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
