@@ -15,11 +15,14 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from gre.config import Settings
+
+if TYPE_CHECKING:
+    from gre.tools.http import HttpClient
 
 ENTRY_POINT_GROUP = "gre.tools"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -86,6 +89,13 @@ class Tool(ABC, Generic[InT, OutT]):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else Settings()
+
+    @property
+    def http(self) -> HttpClient:
+        """The process's shared HTTP client (User-Agent, rate limits, retries, disk cache)."""
+        from gre.tools.http import shared_client
+
+        return shared_client(self.settings)
 
     def unavailable_reason(self) -> str | None:
         """Why this tool cannot run here, or None when it can (checked before calls)."""

@@ -1,0 +1,230 @@
+"""The one HTTP path of every network tool: User-Agent, per-host rate limits, retries, a disk cache.
+
+OpenStreetMap's public services ask for an identifying User-Agent, at most one
+request per second (Nominatim) and caching of repeated queries; this client
+does all three for every tool, so no tool can forget. Responses are cached in
+SQLite under the cache directory, keyed by method, URL, parameters and body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gre.config import Settings
+from gre.tools.base import ToolError
+
+MAX_BACKOFF_S = 60.0
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+
+
+class HttpError(ToolError):
+    """A request failed for good; the message is one line."""
+
+
+class RateLimited(HttpError):
+    """The service kept answering 429 (too many requests) after the retries."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    content: bytes
+    headers: dict[str, str]
+    from_cache: bool = False
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise HttpError("the service answered with something that is not JSON") from None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class _Cache:
+    """Successful responses in SQLite, with a time to live per lookup."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS response (key TEXT PRIMARY KEY, status INTEGER, "
+            "headers TEXT, content BLOB, stored REAL)"
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: str, ttl_s: float) -> HttpResponse | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT status, headers, content, stored FROM response WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None or time.time() - row[3] > ttl_s:
+            return None
+        return HttpResponse(row[0], row[2], json.loads(row[1]), from_cache=True)
+
+    def put(self, key: str, response: HttpResponse) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO response VALUES (?, ?, ?, ?, ?)",
+                (key, response.status, json.dumps(response.headers), response.content, time.time()),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class HttpClient:
+    """A shared, polite HTTP client for the tools of one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 30.0,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.backoff_s = backoff_s
+        self._client = httpx.Client(
+            headers={"User-Agent": settings.user_agent},
+            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+            transport=transport,
+            follow_redirects=True,
+        )
+        self._cache = _Cache(Path(settings.cache_dir) / "http" / "responses.sqlite")
+        self._next_slot: dict[str, float] = {}
+        self._host_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _wait_turn(self, host: str, min_interval_s: float) -> None:
+        """Block until ``host`` may be called again (one caller at a time per host)."""
+        if min_interval_s <= 0:
+            return
+        with self._lock:
+            lock = self._host_locks.setdefault(host, threading.Lock())
+        with lock:
+            now = time.monotonic()
+            wait = self._next_slot.get(host, 0.0) - now
+            if wait > 0:
+                time.sleep(wait)
+            self._next_slot[host] = max(now, self._next_slot.get(host, 0.0)) + min_interval_s
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        min_interval_s: float = 0.0,
+        cache_ttl_s: float = 0.0,
+        retries: int = 2,
+        max_bytes: int = 20 * 2**20,
+    ) -> HttpResponse:
+        """One request: cached if allowed, rate limited per host, retried on 429/5xx/errors."""
+        if self.settings.offline:
+            raise HttpError(f"offline: {urlsplit(url).netloc} was not contacted")
+        key = hashlib.sha256(
+            json.dumps([method.upper(), url, params or {}, data or ""], sort_keys=True).encode()
+        ).hexdigest()
+        if cache_ttl_s > 0:
+            cached = self._cache.get(key, cache_ttl_s)
+            if cached is not None:
+                return cached
+        host = urlsplit(url).netloc
+        last = ""
+        for attempt in range(retries + 1):
+            self._wait_turn(host, min_interval_s)
+            wait: float | None = None
+            try:
+                response = self._fetch(method, url, params, data, headers, max_bytes)
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            else:
+                if response.status == 200:
+                    if cache_ttl_s > 0:
+                        self._cache.put(key, response)
+                    return response
+                last = f"HTTP {response.status}"
+                if response.status not in RETRY_STATUS:
+                    raise HttpError(f"{host} answered {last}: {response.text[:200].strip()}")
+                wait = _retry_after(response.headers.get("retry-after"))
+            if attempt < retries:
+                backoff = min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
+                time.sleep(wait if wait is not None else backoff * (0.5 + random.random() / 2))
+        if last == "HTTP 429":
+            raise RateLimited(f"{host} is rate limiting (HTTP 429 after {retries + 1} tries)")
+        raise HttpError(f"{host} failed after {retries + 1} tries: {last}")
+
+    def _fetch(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        data: dict[str, Any] | str | None,
+        headers: dict[str, str] | None,
+        max_bytes: int,
+    ) -> HttpResponse:
+        kwargs: dict[str, Any] = {"params": params, "headers": headers}
+        if isinstance(data, str):
+            kwargs["content"] = data.encode()
+        elif data is not None:
+            kwargs["data"] = data
+        with self._client.stream(method, url, **kwargs) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HttpError(f"{urlsplit(url).netloc} sent more than {max_bytes} bytes")
+                chunks.append(chunk)
+            return HttpResponse(
+                response.status_code,
+                b"".join(chunks),
+                {k.lower(): v for k, v in response.headers.items()},
+            )
+
+    def close(self) -> None:
+        self._client.close()
+        self._cache.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return min(MAX_BACKOFF_S, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None
+
+
+_shared: dict[tuple[str, str, bool], HttpClient] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_client(settings: Settings) -> HttpClient:
+    """The process's client for this cache dir, User-Agent and offline flag.
+
+    Sharing one client is what makes rate limits hold across tools and runs.
+    """
+    key = (str(Path(settings.cache_dir).resolve()), settings.user_agent, settings.offline)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            client = _shared[key] = HttpClient(settings)
+        return client
