@@ -234,6 +234,64 @@ def tools_list(
         console.print(Text(f"failed to load: {error}", style="yellow"))
 
 
+def _parse_args(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON when they parse, else as strings."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--arg takes key=value, got {pair!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+@tools_app.command("run")
+def tools_run(
+    name: Annotated[str, typer.Argument(help="Tool name (see `gre tools list`).")],
+    arg: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--arg", help="Input field as key=value (JSON values allowed); repeat."),
+    ] = None,
+    input_json: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--input", help="The whole input as a JSON object."),
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
+) -> None:
+    """Call one tool by hand and print its output as JSON."""
+    from gre.tools.toolbox import ToolBox
+
+    params: dict[str, Any] = {}
+    if input_json:
+        try:
+            loaded = json.loads(input_json)
+        except ValueError as exc:
+            raise _fail(f"--input is not JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise _fail("--input must be a JSON object")
+        params.update(loaded)
+    params.update(_parse_args(arg or []))
+    box = ToolBox(_settings(offline=offline or None))
+    try:
+        if name not in box.registry.specs:
+            raise _fail(f"no tool named {name!r}; known: {', '.join(box.registry.names())}")
+        box.prepare(name)
+        out, call = box.call(name, params, stage="cli", call_id="t1")
+    finally:
+        box.close()
+    if out is None:
+        kind = "skipped" if call.skipped else "failed"
+        raise _fail(f"{name} {kind}: {call.error}", 1)
+    typer.echo(json.dumps(out.model_dump(mode="json"), ensure_ascii=False, indent=1))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

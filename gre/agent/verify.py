@@ -23,6 +23,9 @@ CONTRADICTED = 0.7
 STRONG_TEXT = 0.6
 """Language confidence above which text evidence may contradict a candidate's country."""
 FUZZY_FACTOR = 0.7
+FAR_FROM_PLACES_KM = 50.0
+"""A city- or street-level point this far from every populated place is implausible."""
+FAR_FACTOR = 0.3
 
 _KINDS: dict[Level, list[str]] = {
     "street": ["city"],
@@ -104,9 +107,17 @@ def _check_point(
         ),
         country_code=hyp.country_code or (nearest or {}).get("country_code"),
     )
+    far = (
+        nearest is not None
+        and hyp.level in ("city", "street")
+        and float(nearest.get("distance_km") or 0.0) > FAR_FROM_PLACES_KM
+    )
     if nearest and hyp.country_code and nearest.get("country_code") != hyp.country_code:
         rec.link(ev.id, contradicts=(cand.id,))
         cand = cand.model_copy(update={"weight": cand.weight * 0.5})
+    elif far:
+        rec.link(ev.id, contradicts=(cand.id,))
+        cand = cand.model_copy(update={"weight": cand.weight * FAR_FACTOR})
     elif nearest:
         rec.link(ev.id, supports=(cand.id,))
     return [cand]
