@@ -46,7 +46,7 @@ DEFAULT_PROVIDER = "ddgs"
 DEFAULT_MAX_RESULTS = 10  # the cap when settings.search_max_results is not set
 CACHE_TTL_S = 7 * 86400.0
 DDGS_MIN_INTERVAL_S = 1.0
-DDGS_RETRIES = 3
+DDGS_RETRIES = 2  # 3 tries: 2 s + 4 s of backoff fits the default 60 s tool limit
 DDGS_BACKOFF_S = 2.0
 DDGS_TIMEOUT_S = 10
 SEARXNG_MIN_INTERVAL_S = 1.0
@@ -94,7 +94,7 @@ class SearchOutput(ToolOutput):
     results: list[SearchResult] = Field(default_factory=list)
     provider: str
     dropped: int = 0
-    from_cache: bool = False
+    from_cache: bool = Field(default=False, exclude=True)  # the summary says it; not data
 
     def summary(self) -> str:
         cached = ", cached" if self.from_cache else ""
@@ -102,7 +102,8 @@ class SearchOutput(ToolOutput):
         more = f" (+{len(self.results) - 3})" if len(self.results) > 3 else ""
         dropped = f"; {self.dropped} dropped" if self.dropped else ""
         found = f": {domains}{more}" if self.results else ""
-        return f"{len(self.results)} result(s) via {self.provider}{cached}{found}{dropped}"
+        line = f"{len(self.results)} result(s) via {self.provider}{cached}{found}{dropped}"
+        return " ".join(line.split())[:300]
 
 
 class SearchProvider(Protocol):
@@ -163,7 +164,7 @@ def _new_ddgs() -> TextSearcher:
     return DDGS(timeout=DDGS_TIMEOUT_S)
 
 
-class _Throttle:
+class Throttle:
     """Spaces calls by a minimum interval, across threads."""
 
     def __init__(self) -> None:
@@ -178,7 +179,7 @@ class _Throttle:
             self._next = max(now, self._next) + interval_s
 
 
-_DDGS_TURN = _Throttle()  # process-wide: every ddgs provider shares the engines' patience
+_DDGS_TURN = Throttle()  # process-wide: every ddgs provider shares the engines' patience
 
 
 class DdgsProvider:
@@ -194,7 +195,7 @@ class DdgsProvider:
         retries: int = DDGS_RETRIES,
         backoff_s: float = DDGS_BACKOFF_S,
         sleep: Callable[[float], None] = time.sleep,
-        throttle: _Throttle | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.factory = factory
         self.min_interval_s = min_interval_s
@@ -296,9 +297,13 @@ class SearxngProvider:
 def _searxng_language(region: str) -> str:
     """ddgs-style 'fr-fr' / 'us-en' (country-language) to SearXNG's 'fr-FR' / 'en-US'."""
     parts = region.strip().lower().split("-")
-    if len(parts) != 2 or parts[0] in ("wt", "xa", "xl"):
-        return "all" if parts[0] in ("wt", "xa", "xl") else region.strip()
+    if len(parts) != 2:
+        return region.strip()
     country, language = parts
+    if country == "wt":  # ddgs's "no region"
+        return "all"
+    if country in ("xa", "xl"):  # ddgs's Arabia, Latin America: the language alone
+        return language
     return f"{language}-{country.upper()}"
 
 
@@ -377,9 +382,7 @@ class _ResultCache:
 # ---------------------------------------------------------------------- the tool
 
 
-def drop_leaks(
-    results: list[SearchResult], exclude: list[str]
-) -> tuple[list[SearchResult], int]:
+def drop_leaks(results: list[SearchResult], exclude: list[str]) -> tuple[list[SearchResult], int]:
     """Results without any ``exclude`` substring in URL (raw or decoded) or title; and the count
     dropped. Blank substrings are ignored."""
     needles = [s.strip().casefold() for s in exclude if s.strip()]
