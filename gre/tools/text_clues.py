@@ -1,11 +1,12 @@
 """The ``text_clues`` tool: what the text in a photo says about where it was taken.
 
-Each analyser reads the text, fills its own output fields and returns
-:class:`CountryEvidence` - a distribution over countries with a weight (how
-much the clue says) and a reason. :func:`combine` mixes them into one country
-distribution. Today's analysers are the language (lingua) and the writing
-system (Unicode script); phone numbers, web domains, postcodes and currencies
-are meant to slot in as further analysers in :data:`ANALYSERS`.
+Each analyser in :data:`ANALYSERS` reads the text, fills its own output fields
+and returns :class:`CountryEvidence` - a distribution over countries with a
+weight (how much the clue says) and a reason. :func:`combine` mixes them into
+one country distribution. The analysers: the language (lingua), the writing
+system (Unicode script), web domains, phone numbers (phonenumbers), currency
+amounts and postcodes; the last four live in :mod:`gre.tools.text_patterns`
+and see the earlier ones' findings through :func:`clue_context`.
 
 Language and script map to countries through CLDR (babel): the share of each
 territory's population that uses a language, times the country's population
@@ -21,18 +22,55 @@ import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, Field
 
 from gre.tools.base import Tool, ToolOutput
+from gre.tools.text_patterns import (
+    DOMAIN_COUNTRY,
+    MAX_TEXT_CHARS,
+    PHONE_INTERNATIONAL,
+    PHONE_NATIONAL,
+    CountryEvidence,
+    CurrencyClue,
+    DomainClue,
+    PhoneClue,
+    PostcodeClue,
+    find_currencies,
+    find_domains,
+    find_phones,
+    find_postcodes,
+)
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
 
-MAX_TEXT_CHARS = 20_000
+__all__ = [
+    "ANALYSERS",
+    "MAX_TEXT_CHARS",
+    "CountryEvidence",
+    "CountryWeight",
+    "CurrencyClue",
+    "DomainClue",
+    "LanguageGuess",
+    "PhoneClue",
+    "PostcodeClue",
+    "ScriptShare",
+    "TextCluesInput",
+    "TextCluesOutput",
+    "TextCluesTool",
+    "clue_context",
+    "combine",
+    "country_name",
+    "damped",
+    "language_detector",
+    "language_name",
+    "script_of",
+]
+
 MIN_LANGUAGE_LETTERS = 8  # fewer letters than this: no language guess
 MIN_LANGUAGE_CONFIDENCE = 0.5
 # lingua's low-accuracy mode is documented to degrade under ~120 characters, and on
@@ -45,6 +83,8 @@ SHORT_TEXT_MIN_CONFIDENCE = 0.95
 MIN_SCRIPT_LETTERS = 2  # a script needs this many letters to count as evidence
 MIN_SCRIPT_SHARE = 0.1
 TOP_COUNTRIES = 15
+MIN_CONTEXT = 0.005  # context support below this is dropped
+PLENTY = 4  # clues of one pattern kind beyond this share their weight (see damped)
 MIN_COUNTRY_WEIGHT = 0.001
 
 # Signs are written in the languages a place administers in, so official (also
@@ -174,10 +214,17 @@ class CountryWeight(BaseModel):
 
 
 class TextCluesOutput(ToolOutput):
-    """Languages, scripts and a country distribution (weights sum to at most 1)."""
+    """Languages, scripts, phones, domains, prices, postcodes and a country distribution.
+
+    The country weights sum to at most 1; the rest is "could be anywhere".
+    """
 
     languages: list[LanguageGuess] = Field(default_factory=list)
     scripts: list[ScriptShare] = Field(default_factory=list)
+    phones: list[PhoneClue] = Field(default_factory=list)
+    domains: list[DomainClue] = Field(default_factory=list)
+    currencies: list[CurrencyClue] = Field(default_factory=list)
+    postcodes: list[PostcodeClue] = Field(default_factory=list)
     countries: list[CountryWeight] = Field(default_factory=list)
 
     def summary(self) -> str:
@@ -188,20 +235,21 @@ class TextCluesOutput(ToolOutput):
             )
         if self.scripts:
             parts.append("script " + ", ".join(s.script for s in self.scripts))
+        if self.phones:
+            parts.append(
+                "phone " + ", ".join(f"{p.e164} {p.country_code or '?'}" for p in self.phones[:3])
+            )
+        if self.domains:
+            parts.append("domain " + ", ".join(d.domain for d in self.domains[:3]))
+        if self.currencies:
+            parts.append("currency " + ", ".join(dict.fromkeys(c.symbol for c in self.currencies)))
+        if self.postcodes:
+            parts.append("postcode " + ", ".join(p.text for p in self.postcodes[:3]))
         if self.countries:
             parts.append(
                 "countries " + ", ".join(f"{c.code} {c.weight:.2f}" for c in self.countries[:4])
             )
-        return "; ".join(parts) if parts else "no language or script clue"
-
-
-@dataclass(frozen=True)
-class CountryEvidence:
-    """One clue about the country: ``countries`` sums to 1, ``weight`` (0..1) is its strength."""
-
-    reason: str
-    weight: float
-    countries: Mapping[str, float]
+        return "; ".join(parts) if parts else "no text clue"
 
 
 # --- reference data --------------------------------------------------------------------------
@@ -405,17 +453,109 @@ def analyse_language(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
     return evidence
 
 
+def _script_shares(scripts: Iterable[ScriptShare]) -> dict[str, float]:
+    """Script shares with kana and kanji merged into Japanese when there is any kana."""
+    shares = {s.script: s.share for s in scripts}
+    if any(shares.get(k) for k in _KANA):
+        shares[JAPANESE] = sum(shares.pop(k, 0.0) for k in (*_KANA, "Han"))
+    return shares
+
+
+def clue_context(out: TextCluesOutput) -> dict[str, float]:
+    """How much the clues found so far support each country (0..1).
+
+    A language (or non-Latin script) supports its countries in proportion to
+    their users, its top country by the guess's confidence (or the script's
+    share); a country-code domain or a phone number supports its country by its
+    weight. The pattern analysers use this to pick the regions for national
+    phone numbers, to corroborate digit-only postcodes and to sharpen shared
+    clues (€, $, ¥).
+    """
+    usage = _usage()
+    support: dict[str, float] = {}
+
+    def add(dist: Mapping[str, float], strength: float) -> None:
+        top = max(dist.values(), default=0.0)
+        for code, p in dist.items():
+            s = round(strength * p / top, 4) if top > 0 else 0.0
+            if s >= MIN_CONTEXT:
+                support[code] = max(support.get(code, 0.0), s)
+
+    for guess in out.languages:
+        add(_distribution([usage.by_language.get(guess.code, {})]), guess.confidence)
+    for script, share in _script_shares(out.scripts).items():
+        if script not in UNINFORMATIVE_SCRIPTS and script in SCRIPT_CODES:
+            add(_distribution(usage.by_script.get(c, {}) for c in SCRIPT_CODES[script]), share)
+    for domain in out.domains:
+        if domain.kind == "country" and domain.country_code:
+            add({domain.country_code: 1.0}, DOMAIN_COUNTRY)
+    for phone in out.phones:
+        if phone.country_code:
+            add(
+                {phone.country_code: 1.0},
+                PHONE_INTERNATIONAL if phone.international else PHONE_NATIONAL,
+            )
+    return support
+
+
+def damped(evidence: list[CountryEvidence]) -> list[CountryEvidence]:
+    """Many clues of one kind count together as ``PLENTY``: an exchange-rate board or a
+    directory names many countries, and digit garbage matches formats by chance."""
+    if len(evidence) <= PLENTY:
+        return evidence
+    scale = PLENTY / len(evidence)
+    return [replace(e, weight=round(e.weight * scale, 4)) for e in evidence]
+
+
+def analyse_domains(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+    """Fill ``out.domains``: URLs, e-mail addresses and bare domains; ccTLDs name a country."""
+    out.domains, evidence = find_domains(text, clue_context(out))
+    return damped(evidence)
+
+
+def analyse_phones(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+    """Fill ``out.phones``: +international numbers, and national ones valid in the context."""
+    out.phones, evidence = find_phones(text, clue_context(out))
+    return damped(evidence)
+
+
+def analyse_currencies(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+    """Fill ``out.currencies``: a currency sign or code next to an amount."""
+    out.currencies, evidence = find_currencies(text, clue_context(out))
+    return damped(evidence)
+
+
+def analyse_postcodes(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+    """Fill ``out.postcodes``; phone numbers and prices already found are masked out first."""
+    for found in [p.text for p in out.phones] + [c.text for c in out.currencies]:
+        text = text.replace(found, " " * len(found))
+    out.postcodes, evidence = find_postcodes(text, clue_context(out))
+    return damped(evidence)
+
+
 Analyser = Callable[[str, TextCluesOutput], list[CountryEvidence]]
-ANALYSERS: tuple[Analyser, ...] = (analyse_language, analyse_scripts)
+# Order matters: each analyser sees what the earlier ones put into the output.
+ANALYSERS: tuple[Analyser, ...] = (
+    analyse_language,
+    analyse_scripts,
+    analyse_domains,
+    analyse_phones,
+    analyse_currencies,
+    analyse_postcodes,
+)
 
 
 def combine(evidence: Sequence[CountryEvidence], top: int = TOP_COUNTRIES) -> list[CountryWeight]:
     """Mix the clues' distributions, weighted by strength, into one ranked distribution.
 
-    The mixture is scaled by the chance that any clue is right (noisy-or of the
-    weights), so the weights sum to at most that; the rest is "could be anywhere".
-    A mixture, not a product: one wrong clue dilutes the answer instead of
-    vetoing the right country.
+    score(c) = Σ weight_i · p_i(c) / Σ weight_i, scaled by the chance that any
+    clue is right, 1 - Π (1 - weight_i) (noisy-or), so the weights sum to at
+    most that; the rest is "could be anywhere". A mixture, not a product: one
+    wrong clue dilutes the answer instead of vetoing the right country. A clue
+    counts by its weight times the share it gives a country, so a concentrated
+    strong clue (a +81 phone number: 0.9 on Japan) outweighs a diffuse one
+    (English at 0.95, a quarter of it on the US), and weak clues (€, a bare
+    postcode) move the ranking only among close countries.
     """
     total = sum(e.weight for e in evidence)
     if total <= 0:
@@ -437,20 +577,26 @@ def combine(evidence: Sequence[CountryEvidence], top: int = TOP_COUNTRIES) -> li
 
 
 class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
-    """Language, script and the countries they point to."""
+    """Language, script, phones, domains, prices, postcodes and the countries they point to."""
 
     name: ClassVar[str] = "text_clues"
     description: ClassVar[str] = (
-        "Analyse text read from the photo: its language (ISO 639-1) and scripts, and the "
-        "countries they point to as a weighted distribution with reasons."
+        "Analyse text read from the photo: its language (ISO 639-1) and scripts, phone "
+        "numbers, web domains, prices and postcodes, and the countries they point to as a "
+        "weighted distribution with reasons."
     )
     input_model: ClassVar[type[BaseModel]] = TextCluesInput
     output_model: ClassVar[type[BaseModel]] = TextCluesOutput
     needs_network: ClassVar[bool] = False
 
     def prepare(self) -> None:
-        """Load the language models and the CLDR tables before the first photo."""
-        self.run(TextCluesInput(text="Bienvenue au centre ville, bonne journée"))
+        """Load the language models, CLDR tables, phone metadata and city names."""
+        self.run(
+            TextCluesInput(
+                text="Bienvenue au centre ville, bonne journée. 12 rue de Rivoli, 75001 Paris, "
+                "tél. 01 42 60 39 26, www.example.fr, menu 12,50 €"
+            )
+        )
 
     def run(self, params: TextCluesInput) -> TextCluesOutput:
         out = TextCluesOutput()
