@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     ocr_languages: list[str] = Field(default_factory=lambda: ["eng", "fra"])
     disabled_tools: list[str] = Field(default_factory=list)
 
+    osm_extract: Path | None = Field(
+        default=None, description="a .osm.pbf extract for the offline `osm` tool"
+    )
+    overpass_url: str = "https://overpass-api.de/api/interpreter"
+    search_provider: str = Field(default="ddgs", description="ddgs, searxng, or a plugin's")
+    searxng_url: str | None = None
+    search_max_results: int = Field(default=10, ge=1, le=20)
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_scheme: Literal["http", "https"] = "https"
+
     cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("gre")))
     contact: str | None = Field(default=None, description="e-mail or URL sent to OSM services")
 
