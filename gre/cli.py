@@ -21,8 +21,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-tools_app = typer.Typer(help="List the tools (built-in and plugins).", no_args_is_help=True)
+tools_app = typer.Typer(help="List and run the tools (built-in and plugins).", no_args_is_help=True)
 app.add_typer(tools_app, name="tools")
+
+
+def _register_eval() -> None:
+    from gre.eval.command import eval_command
+
+    app.command("eval")(eval_command)
 
 
 def _version(value: bool) -> None:
@@ -286,6 +292,61 @@ def tools_run(
         kind = "skipped" if call.skipped else "failed"
         raise _fail(f"{name} {kind}: {call.error}", 1)
     typer.echo(json.dumps(out.model_dump(mode="json"), ensure_ascii=False, indent=1))
+
+
+@app.command()
+def report(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run log (JSON Lines). Several are compared, or merged with --merge.",
+            metavar="RUN",
+            show_default=False,
+        ),
+    ],
+    compare: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option("--compare", help="Another run to show beside RUN, with differences; repeat."),
+    ] = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--out",
+            help="Folder for report.md, report.json and the PNG plots.",
+            show_default="<run>.report/ next to RUN",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
+    ] = False,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="The RUN logs are shards of one run: merge them.")
+    ] = False,
+) -> None:
+    """Metrics of evaluation runs: accuracy at 1-2500 km with 95% intervals, error, GeoScore."""
+    from gre.eval.report import report as make_report
+
+    groups: list[Path | list[Path]] = [runs] if merge else list(runs)
+    groups += list(compare or [])
+    console = None if as_json else _console()
+    try:
+        result = make_report(groups, out, console=console, bootstrap=bootstrap, seed=seed)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise _fail(f"cannot write the report: {where}{exc.strerror or exc}", 1) from None
+    if as_json:
+        typer.echo(result.model_dump_json(indent=1))
+    elif console is not None and result.files:
+        console.print(f"wrote {Path(result.files[0]).parent}/", style="dim", markup=False)
+
+
+_register_eval()
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -101,7 +102,7 @@ def prepare_photo(path: Path, workdir: Path, *, max_pixels: int, max_bytes: int)
         rgb.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.LANCZOS)
     digest = _sha256(path)
     workdir.mkdir(parents=True, exist_ok=True)
-    work_path = workdir / f"{digest[:16]}.png"
+    work_path = workdir / f"{digest[:16]}-{uuid.uuid4().hex[:8]}.png"  # unique per run
     rgb.save(work_path, format="PNG", compress_level=1)
     return PhotoInfo(
         path=str(path),

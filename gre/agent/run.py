@@ -77,14 +77,25 @@ class Locator:
             if error:
                 emit({"event": "warning", "node": "prepare", "message": error})
 
-    def locate(self, path: Path, on_event: EventSink | None = None) -> Trace:
-        """Run the graph on one photo. Always returns a Trace; never raises for bad input."""
+    def locate(
+        self,
+        path: Path,
+        on_event: EventSink | None = None,
+        *,
+        leak_terms: list[str] | None = None,
+    ) -> Trace:
+        """Run the graph on one photo. Always returns a Trace; never raises for bad input.
+
+        ``leak_terms`` (the evaluation's sample id and file name) are dropped from web
+        search results, so a benchmark photo cannot be found by searching for itself.
+        """
         emit = on_event or (lambda _e: None)
         options = {
             "ignore_metadata": self.settings.ignore_metadata,
             "offline": self.settings.offline,
             "max_steps": self.settings.max_steps,
             "graph": self.settings.graph,
+            "leak_terms": list(leak_terms or []),
         }
         state: AgentState = {
             "input_path": str(path),

@@ -61,6 +61,20 @@ class SampleResult(BaseModel):
     trace: dict[str, Any] | None = None
 
 
+class SampleStart(BaseModel):
+    """Written before each attempt: a sample that kills the process is still counted."""
+
+    type: Literal["start"] = "start"
+    sample_id: str
+    attempt: int
+
+
+class LogContents(BaseModel):
+    header: RunHeader
+    results: dict[str, SampleResult]
+    starts: dict[str, int] = Field(default_factory=dict, description="attempts begun per sample")
+
+
 class LogError(ValueError):
     """A run log cannot be used (one-line message)."""
 
@@ -97,12 +111,19 @@ class RunLog:
 
 def read_log(path: Path) -> tuple[RunHeader, dict[str, SampleResult]]:
     """The header and the last record per sample; a torn final line is ignored."""
+    contents = scan_log(path)
+    return contents.header, contents.results
+
+
+def scan_log(path: Path) -> LogContents:
+    """Everything in a log: header, last result per sample, attempts begun per sample."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise LogError(f"{path}: cannot read run log ({exc.strerror or exc})") from None
     header: RunHeader | None = None
     results: dict[str, SampleResult] = {}
+    starts: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -116,6 +137,9 @@ def read_log(path: Path) -> tuple[RunHeader, dict[str, SampleResult]]:
             if data.get("type") == "header":
                 if header is None:
                     header = RunHeader.model_validate(data)
+            elif data.get("type") == "start":
+                start = SampleStart.model_validate(data)
+                starts[start.sample_id] = max(starts.get(start.sample_id, 0), start.attempt)
             else:
                 result = SampleResult.model_validate(data)
                 results[result.sample_id] = result
@@ -130,7 +154,7 @@ def read_log(path: Path) -> tuple[RunHeader, dict[str, SampleResult]]:
             f"{path}: log schema {header.schema_version} is newer than this gre "
             f"(reads {LOG_SCHEMA_VERSION}); upgrade gre"
         )
-    return header, results
+    return LogContents(header=header, results=results, starts=starts)
 
 
 def repair_torn_tail(path: Path) -> None:
