@@ -22,6 +22,7 @@ STRASBOURG = (48.5734, 7.7521)
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
     monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("GRE_OFFLINE", "1")  # network tools would only meet the socket guard
     monkeypatch.setenv("COLUMNS", "120")
     return CliRunner()
 

@@ -22,6 +22,7 @@ GRE_REPLY = (
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
     monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("GRE_OFFLINE", "1")
     monkeypatch.setenv("GRE_MODEL_RETRIES", "0")
     monkeypatch.setenv("COLUMNS", "120")
     return CliRunner()

@@ -101,6 +101,34 @@ class Hypothesis(_Record):
         return self
 
 
+class NearRequest(_Record):
+    """Co-occurrence: a feature with these tags lies within ``within_m`` metres."""
+
+    tags: list[str] = Field(min_length=1, max_length=5, description='"key=value" or "key"')
+    within_m: float = Field(gt=0, le=5000)
+
+
+class OsmQuery(_Record):
+    """A map query a model plans (the tool builds the actual query; no QL from model text)."""
+
+    name: str | None = Field(default=None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=5, description='"key=value" or "key"')
+    near: list[NearRequest] = Field(default_factory=list, max_length=3)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, gt=0, le=50_000)
+    confidence: float = Field(default=0.5, ge=0, le=1)
+    why: str = Field(default="", max_length=300)
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> OsmQuery:
+        if not (self.name or self.tags):
+            raise ValueError("an OSM query needs a name or tags")
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        return self
+
+
 class StageResult(_Record):
     """What a backend proposes at one reasoning stage."""
 
@@ -109,6 +137,8 @@ class StageResult(_Record):
     clues: list[Clue] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     ocr_regions: list[Box] = Field(default_factory=list)
+    osm_queries: list[OsmQuery] = Field(default_factory=list)
+    search_queries: list[str] = Field(default_factory=list)
     ok: bool = True
     error: str | None = None
     backend: str = ""
@@ -162,6 +192,7 @@ class Candidate(_Record):
     source: str = ""
     evidence: list[str] = Field(default_factory=list)
     hypothesis: str | None = None
+    ref: str | None = Field(default=None, description="what a tool found, e.g. osm:way/123")
 
 
 class NamedPlace(_Record):
@@ -234,6 +265,7 @@ class Trace(_Record):
     stages: list[StageResult] = Field(default_factory=list)
     generations: list[Generation] = Field(default_factory=list)
     clues: list[Clue] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     candidates: list[Candidate] = Field(default_factory=list)
     tool_calls: list[ToolCall] = Field(default_factory=list)

@@ -71,20 +71,32 @@ def _candidate(
         "weight": hyp.confidence,
         "source": hyp.ref.split(":")[0] if hyp.ref else "model",
         "hypothesis": hyp.id,
+        "ref": hyp.ref,
     }
     fields.update(extra)
     return Candidate(**fields)
 
 
-def resolve(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[Candidate]:
-    """Candidates for one hypothesis (none when the tools cannot ground it)."""
+def resolve(
+    hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str], *, geocode: bool = False
+) -> list[Candidate]:
+    """Candidates for one hypothesis (none when the tools cannot ground it).
+
+    With ``geocode`` (online), a named place the gazetteer does not know, and any
+    street-level name (an address, a landmark), is looked up with the geocoder.
+    """
     if hyp.lat is not None and hyp.lon is not None:
         if hyp.ref:  # produced by a tool: already grounded
             return [_candidate(hyp, new_id(), lat=hyp.lat, lon=hyp.lon, radius=hyp.radius_km)]
         return _check_point(hyp, hyp.lat, hyp.lon, rec, new_id)
     if hyp.level == "country" or (hyp.country_code and not hyp.name):
         return _country(hyp, rec, new_id)
-    return _lookup(hyp, rec, new_id)
+    if geocode and hyp.level == "street":
+        return _geocode(hyp, rec, new_id) or _lookup(hyp, rec, new_id)
+    found = _lookup(hyp, rec, new_id)
+    if not found and geocode:
+        return _geocode(hyp, rec, new_id)
+    return found
 
 
 def _check_point(
@@ -167,6 +179,31 @@ def _lookup(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[C
         label=_label(best["name"], best.get("admin1"), best.get("country_code"), hyp.level),
         country_code=best.get("country_code"),
         weight=weight,
+    )
+    rec.link(ev.id, supports=(cand.id,))
+    return [cand]
+
+
+def _geocode(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[Candidate]:
+    if not hyp.name:
+        return []
+    params: dict[str, Any] = {"mode": "forward", "query": hyp.name, "limit": 3}
+    if hyp.country_code:
+        params["country_codes"] = [hyp.country_code]
+    out, ev = rec.tool("geocode", params)
+    places = ev.result.get("places", []) if out is not None else []
+    if not places:
+        return []
+    best = places[0]
+    cand = _candidate(
+        hyp,
+        new_id(),
+        lat=float(best["lat"]),
+        lon=float(best["lon"]),
+        radius=None,
+        label=str(best.get("display_name") or best["name"])[:120],
+        country_code=best.get("country_code") or hyp.country_code,
+        weight=hyp.confidence * (1.0 if best.get("source") == "nominatim" else 0.8),
     )
     rec.link(ev.id, supports=(cand.id,))
     return [cand]

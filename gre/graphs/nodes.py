@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from gre.agent.converge import Fusion, fuse
 from gre.agent.evidence import ocr_text
+from gre.agent.lookups import area_of, feature_hypotheses, osm_input, unmatched_lines
 from gre.agent.schema import (
     Box,
     Candidate,
@@ -19,6 +20,7 @@ from gre.agent.schema import (
     Evidence,
     Hypothesis,
     NamedPlace,
+    OsmQuery,
     PhotoInfo,
     Prediction,
     Stage,
@@ -44,6 +46,8 @@ EXIF_CONFIDENCE = 0.95
 EXIF_VOID_CONFIDENCE = 0.6
 EXIF_DEFAULT_RADIUS_KM = 0.03
 MAX_LOOKUPS = 8
+MAX_OVERPASS_LINES = 3
+MAX_PLANNED = 4
 
 
 def guarded(name: str, counts_as_step: bool = False) -> Callable[[Node], Node]:
@@ -191,7 +195,36 @@ def _semantic_tools(state: AgentState, rec: NodeRecorder) -> dict[str, Any]:
     ]
     for name in [n for n in dict.fromkeys(names) if n not in asked][:MAX_LOOKUPS]:
         rec.tool("gazetteer", {"mode": "lookup", "name": name, "limit": 5})
+    _map_lookups(state, rec)
     return {}
+
+
+def _map_lookups(state: AgentState, rec: NodeRecorder) -> None:
+    """Sign lines the gazetteer did not explain, looked up by name on the map.
+
+    With a local OSM extract, across the whole extract; online, with Overpass around
+    the best candidate so far (on a loop pass, when there is one).
+    """
+    evidence = _evidence(state, rec)
+    lines = unmatched_lines(evidence)
+    if not lines:
+        return
+    box = rec.ctx.toolbox
+    asked = {(e.tool, e.query.get("name")) for e in evidence if e.tool in ("osm", "overpass")}
+    if box.usable("osm"):
+        for name in lines:
+            if ("osm", name) not in asked:
+                rec.tool("osm", {"kind": "named", "name": name, "fuzzy": True, "limit": 10})
+        return
+    candidates = [Candidate.model_validate(c) for c in state.get("candidates", [])]
+    area = area_of(candidates)
+    if area is not None and box.usable("overpass"):
+        for name in lines[:MAX_OVERPASS_LINES]:
+            if ("overpass", name) not in asked:
+                rec.tool(
+                    "overpass",
+                    {"kind": "named", "name": name, "fuzzy": True, "area": area, "limit": 10},
+                )
 
 
 _STAGE_TOOLS: dict[Stage, Callable[[AgentState, NodeRecorder], dict[str, Any]] | None] = {
@@ -265,27 +298,29 @@ def make_stage(stage: Stage) -> Node:
     return node
 
 
+def _produced(ev: Evidence) -> set[str]:
+    """The references of what a tool call found (GPS fix, gazetteer places, map features)."""
+    if not ev.ok:
+        return set()
+    r = ev.result
+    if ev.tool == "exif":
+        return {"exif:gps"} if r.get("gps") else set()
+    if ev.tool == "gazetteer":
+        places = [p for m in r.get("mentions", []) for p in m.get("places", [])]
+        return {f"geonames:{p.get('geonameid')}" for p in [*places, *r.get("places", [])]}
+    if ev.tool in ("osm", "overpass"):
+        return {f"osm:{f['osm_type']}/{f['osm_id']}" for f in r.get("features", [])}
+    return set()
+
+
 def _link_sources(cands: list[Candidate], evidence: list[Evidence], rec: NodeRecorder) -> None:
     """Tool-made candidates are supported by the evidence that produced them."""
+    produced = [(ev.id, _produced(ev)) for ev in evidence]
     for cand in cands:
-        if cand.source == "exif":
-            for ev in evidence:
-                if ev.tool == "exif" and ev.ok:
-                    rec.link(ev.id, supports=(cand.id,))
-        elif cand.source == "geonames":
-            for ev in evidence:
-                if ev.tool == "gazetteer" and ev.query.get("mode") == "scan" and ev.ok:
-                    for mention in ev.result.get("mentions", []):
-                        for place in mention.get("places", []):
-                            if f"geonames:{place.get('geonameid')}" == _ref(cand, rec):
-                                rec.link(ev.id, supports=(cand.id,))
-
-
-def _ref(cand: Candidate, rec: NodeRecorder) -> str | None:
-    for h in rec.state.get("hypotheses", []):
-        if h["id"] == cand.hypothesis:
-            return h.get("ref")
-    return None
+        if cand.ref:
+            for ev_id, refs in produced:
+                if cand.ref in refs:
+                    rec.link(ev_id, supports=(cand.id,))
 
 
 def _merge_repeats(new: list[Candidate], old: list[Candidate]) -> list[Candidate]:
@@ -328,18 +363,66 @@ def verify(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
         counter[0] += 1
         return f"c{counter[0]}"
 
+    online = not runtime.context.settings.offline
+    old = [Candidate.model_validate(c) for c in state.get("candidates", [])]
     cands: list[Candidate] = []
     for hyp in hyps:
-        cands.extend(resolve(hyp, rec, new_id))
+        cands.extend(resolve(hyp, rec, new_id, geocode=online))
+    planned, keys = _run_planned(state, rec, [*old, *cands])
+    for hyp in planned:
+        cands.extend(resolve(hyp, rec, new_id, geocode=online))
     evidence = _evidence(state, rec)
     cands = cross_check(cands, evidence, rec)
     _link_sources(cands, evidence, rec)
-    cands = _merge_repeats(
-        cands, [Candidate.model_validate(c) for c in state.get("candidates", [])]
-    )
+    cands = _merge_repeats(cands, old)
     dumped = [c.model_dump(mode="json") for c in cands]
     rec.emit({"event": "candidates", "node": "verify", "candidates": dumped})
-    return rec.finish({"candidates": dumped, "verified": [h.id for h in hyps]})
+    return rec.finish(
+        {
+            "candidates": dumped,
+            "hypotheses": [h.model_dump(mode="json") for h in planned],
+            "verified": [h.id for h in [*hyps, *planned]],
+            "planned": keys,
+        }
+    )
+
+
+def _run_planned(
+    state: AgentState, rec: NodeRecorder, candidates: list[Candidate]
+) -> tuple[list[Hypothesis], list[str]]:
+    """Run the map and web queries a model planned; map matches become street hypotheses."""
+    done = set(state.get("planned", []))
+    box = rec.ctx.toolbox
+    osm_tool = "osm" if box.usable("osm") else "overpass"
+    area = area_of(candidates)
+    leak_terms = list(state.get("options", {}).get("leak_terms", []))
+    found: list[Hypothesis] = []
+    keys: list[str] = []
+    for si, stage in enumerate(state.get("stages", [])):
+        for qi, raw in enumerate(stage.get("osm_queries", [])[:MAX_PLANNED]):
+            key = f"{si}:osm:{qi}"
+            if key in done:
+                continue
+            keys.append(key)
+            query = OsmQuery.model_validate(raw)
+            out, ev = rec.tool(osm_tool, osm_input(query, area))
+            if out is not None:
+                found.extend(feature_hypotheses(ev, query.confidence, query.why or "planned"))
+        for qi, text in enumerate(stage.get("search_queries", [])[:MAX_PLANNED]):
+            key = f"{si}:search:{qi}"
+            if key in done:
+                continue
+            keys.append(key)
+            rec.tool(
+                "search",
+                {
+                    "query": text,
+                    "max_results": rec.ctx.settings.search_max_results,
+                    "exclude": leak_terms,
+                },
+            )
+    h0 = len(state.get("hypotheses", []))
+    return [h.model_copy(update={"id": f"h{h0 + i + 1}"}) for i, h in enumerate(found)], keys
 
 
 def _loop_target(state: AgentState, fusion: Fusion, ctx: RunContext) -> tuple[str, str | None]:

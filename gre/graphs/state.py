@@ -34,6 +34,7 @@ class AgentState(TypedDict, total=False):
     route: str
     ocr_passes: list[str]
     verified: Annotated[list[str], operator.add]
+    planned: Annotated[list[str], operator.add]
     stages: Annotated[list[Record], operator.add]
     generations: Annotated[list[Record], operator.add]
     clues: Annotated[list[Record], operator.add]

@@ -49,6 +49,15 @@ class ToolBox:
             return f"tool {name!r} needs the network and the run is offline"
         return None
 
+    def usable(self, name: str) -> bool:
+        """True when ``name`` would run now (installed, allowed, and able to run here)."""
+        if self.skip_reason(name) is not None:
+            return False
+        try:
+            return self.tool(name).unavailable_reason() is None
+        except Exception:  # a tool that cannot even be built is not usable
+            return False
+
     def tool(self, name: str) -> Tool[Any, Any]:
         """The shared instance of ``name`` (constructed on first use)."""
         with self._lock:

@@ -57,6 +57,29 @@ def _tool_lines(context: StageContext) -> list[str]:
                 f"{c['code']} {c['weight']:.2f}" for c in r.get("countries", [])[:6]
             )
             lines.append(f"text_clues: languages [{langs}], countries [{countries}]")
+            for key in ("phones", "domains", "currencies", "postcodes"):
+                for item in r.get(key, [])[:3]:
+                    lines.append(f"text_clues {key}: {quote(item.get('text', ''))}")
+        elif ev.tool in ("osm", "overpass"):
+            asked = ev.query.get("name") or ", ".join(
+                f"{t['key']}={t.get('value') or '*'}" for t in ev.query.get("tags", [])
+            )
+            features = r.get("features", [])
+            lines.append(f"{ev.tool}: {quote(asked)} -> {len(features)} feature(s)")
+            for f in features[:3]:
+                lines.append(f"  {quote(f.get('name') or '')} at {f['lat']:.5f}, {f['lon']:.5f}")
+        elif ev.tool == "search":
+            for res in r.get("results", [])[:5]:
+                lines.append(
+                    f"search: {quote(res.get('title', ''))} ({res.get('domain', '')}): "
+                    f"{quote(str(res.get('snippet', ''))[:200])}"
+                )
+        elif ev.tool == "geocode":
+            for p in r.get("places", [])[:2]:
+                lines.append(
+                    f"geocode: {quote(ev.query.get('query') or '')} -> "
+                    f"{quote(p.get('display_name', ''))} at {p['lat']:.5f}, {p['lon']:.5f}"
+                )
         elif ev.tool == "gazetteer":
             for m in r.get("mentions", []):
                 places = "; ".join(

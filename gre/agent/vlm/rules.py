@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gre.agent.evidence import ocr_lines
+from gre.agent.lookups import feature_hypotheses
 from gre.agent.schema import Clue, Hypothesis, Level, Stage, StageResult
 from gre.agent.vlm.base import StageContext
 from gre.geo import haversine_km
@@ -32,6 +33,8 @@ MAX_COUNTRIES = 8
 MAX_HOMONYMS = 4
 REGION_FACTOR = 0.6
 """Signs name towns far more often than provinces: a region-level match counts less."""
+SIGN_LINE_CONFIDENCE = 0.7
+"""A map feature named by a whole sign line (looked up because the gazetteer did not know it)."""
 PART_FACTOR = 0.6
 """A name inside a longer phrase more often names a feature (bridge, lake) than the place."""
 SIGN_SPAN_KM = 60.0
@@ -265,6 +268,13 @@ class RulesBackend:
                         continue
                     if key not in best or best[key][1].confidence < hyp.confidence:
                         best[key] = (fold(str(mention["text"])), hyp)
+        for ev in [*context.results_of("osm"), *context.results_of("overpass")]:
+            if ev.query.get("kind") != "named":
+                continue
+            why = f"sign line {ev.query.get('name')!r} names an OSM feature"
+            for hyp in feature_hypotheses(ev, SIGN_LINE_CONFIDENCE, why):
+                if hyp.ref not in known and hyp.ref not in best:
+                    best[str(hyp.ref)] = (fold(str(ev.query.get("name"))), hyp)
         hypotheses = sorted(_colocated(list(best.values())), key=lambda h: -h.confidence)
         summary = (
             f"{len(hypotheses)} place(s) named in the text; best: "

@@ -12,7 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gre.agent.schema import Box, Clue, ClueKind, Hypothesis, Level, Stage, StageResult
+from gre.agent.schema import (
+    Box,
+    Clue,
+    ClueKind,
+    Hypothesis,
+    Level,
+    NearRequest,
+    OsmQuery,
+    Stage,
+    StageResult,
+)
 
 STAGE_KINDS: dict[Stage, tuple[ClueKind, ...]] = {
     "scene": (
@@ -37,6 +47,7 @@ STAGE_LEVELS: dict[Stage, tuple[Level, ...]] = {
 MAX_CLUES = 16
 MAX_HYPOTHESES = 6
 MAX_BOXES = 6
+MAX_QUERIES = 4
 
 
 class _Out(BaseModel):
@@ -67,11 +78,29 @@ class BoxOut(_Out):
     why: str = Field(default="", max_length=200)
 
 
+class NearOut(_Out):
+    tags: list[str] = Field(min_length=1, max_length=5)
+    within_m: float = Field(gt=0, le=5000)
+
+
+class OsmQueryOut(_Out):
+    name: str | None = Field(default=None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=5)
+    near: list[NearOut] = Field(default_factory=list, max_length=3)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, gt=0, le=50_000)
+    confidence: float = Field(default=0.5, ge=0, le=1)
+    why: str = Field(default="", max_length=300)
+
+
 class StageOut(_Out):
     summary: str = Field(max_length=1000)
     clues: list[ClueOut] = Field(default_factory=list, max_length=MAX_CLUES)
     hypotheses: list[HypothesisOut] = Field(default_factory=list, max_length=MAX_HYPOTHESES)
     ocr_regions: list[BoxOut] = Field(default_factory=list, max_length=MAX_BOXES)
+    osm_queries: list[OsmQueryOut] = Field(default_factory=list, max_length=MAX_QUERIES)
+    search_queries: list[str] = Field(default_factory=list, max_length=MAX_QUERIES)
 
 
 def stage_schema(stage: Stage) -> dict[str, Any]:
@@ -85,6 +114,11 @@ def stage_schema(stage: Stage) -> dict[str, Any]:
     }
     if stage == "semantic":
         schema["properties"].pop("ocr_regions")
+    else:
+        schema["properties"].pop("osm_queries")
+        schema["properties"].pop("search_queries")
+        schema["$defs"].pop("OsmQueryOut")
+        schema["$defs"].pop("NearOut")
     return schema
 
 
@@ -147,12 +181,31 @@ def _to_result(stage: Stage, out: StageOut, dropped: list[str]) -> StageResult:
             boxes.append(Box(x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, why=b.why))
         except ValidationError as exc:
             dropped.append(f"box: {_first_error(exc)}")
+    queries: list[OsmQuery] = []
+    for q in out.osm_queries:
+        try:
+            queries.append(
+                OsmQuery(
+                    name=q.name,
+                    tags=q.tags,
+                    near=[NearRequest(tags=n.tags, within_m=n.within_m) for n in q.near],
+                    lat=q.lat,
+                    lon=q.lon,
+                    radius_m=q.radius_m,
+                    confidence=q.confidence,
+                    why=q.why,
+                )
+            )
+        except ValidationError as exc:
+            dropped.append(f"osm query: {_first_error(exc)}")
     return StageResult(
         stage=stage,
         summary=out.summary,
         clues=clues,
         hypotheses=hypotheses,
         ocr_regions=boxes,
+        osm_queries=queries,
+        search_queries=[q.strip()[:300] for q in out.search_queries if q.strip()],
         error="; ".join(dropped) if dropped else None,
     )
 
@@ -227,12 +280,20 @@ def repair_stage(stage: Stage, text: str) -> StageResult:
     clues = keep("clues", ClueOut, STAGE_KINDS[stage], "kind")[:MAX_CLUES]
     hyps = keep("hypotheses", HypothesisOut, STAGE_LEVELS[stage], "level")[:MAX_HYPOTHESES]
     boxes = keep("ocr_regions", BoxOut, None, "")[:MAX_BOXES]
+    queries = (
+        keep("osm_queries", OsmQueryOut, None, "")[:MAX_QUERIES] if stage == "semantic" else []
+    )
+    searches = data.get("search_queries") if stage == "semantic" else None
     summary = data.get("summary")
     out = StageOut(
         summary=str(summary)[:1000] if summary is not None else "",
         clues=clues,
         hypotheses=hyps,
         ocr_regions=boxes,
+        osm_queries=queries,
+        search_queries=[str(s)[:300] for s in searches][:MAX_QUERIES]
+        if isinstance(searches, list)
+        else [],
     )
     if not (out.summary or out.clues or out.hypotheses or out.ocr_regions):
         raise StageOutputError("nothing usable in the reply: " + "; ".join(dropped[:3]))
