@@ -182,9 +182,7 @@ def test_without_matplotlib_the_markdown_is_still_written(
 ) -> None:
     monkeypatch.setattr("gre.eval.report.have_matplotlib", lambda: False)
     result = report([run_a], tmp_path / "out", bootstrap=0)
-    assert result.warnings == [
-        "no plots: matplotlib is not installed (pip install matplotlib)"
-    ]
+    assert result.warnings == ["no plots: matplotlib is not installed (pip install matplotlib)"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.json", "report.md"]
     assert "## Plots" not in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
