@@ -152,7 +152,7 @@ def check_vllm(settings: Settings) -> Check:
 
 
 def check_ocr(settings: Settings) -> Check:
-    from gre.tools.ocr import installed_languages
+    from gre.tools.ocr import apt_package, installed_languages, missing_packs
 
     if shutil.which("tesseract") is None:
         return Check(
@@ -163,7 +163,8 @@ def check_ocr(settings: Settings) -> Check:
             hint="apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra",
         )
     langs = installed_languages()
-    missing = [lang for lang in settings.ocr_languages if lang not in langs]
+    missing = [apt_package(lang) for lang in settings.ocr_languages if lang not in langs]
+    missing += [p for p in missing_packs() if p not in missing]
     detail = f"languages: {', '.join(langs)}"
     if missing:
         return Check(
@@ -171,7 +172,7 @@ def check_ocr(settings: Settings) -> Check:
             name="tesseract",
             ok=False,
             detail=detail,
-            hint="apt-get install " + " ".join(f"tesseract-ocr-{m}" for m in missing),
+            hint="apt-get install " + " ".join(missing),
         )
     return Check(area="tools", name="tesseract", ok=True, detail=detail)
 
