@@ -152,7 +152,8 @@ def check_vllm(settings: Settings) -> Check:
 
 
 def check_ocr(settings: Settings) -> Check:
-    from gre.tools.ocr import apt_package, installed_languages, missing_packs
+    from gre.tools.ocr import installed_languages, missing_packs
+    from gre.tools.ocr_scripts import apt_package
 
     if shutil.which("tesseract") is None:
         return Check(
