@@ -270,9 +270,14 @@ def _request() -> ChatRequest:
 
 def test_load_checks_the_server_and_the_model(session_cache: Path) -> None:
     with FakeOpenAI(model="gre-7b") as server:
-        OpenAIChat(_settings(server, session_cache, model="gre-7b")).load()
+        chats = [
+            OpenAIChat(_settings(server, session_cache, model=m)) for m in ("gre-7b", "other", None)
+        ]
+        good, other, auto = chats
+        good.load()
         with pytest.raises(ChatError, match="serves gre-7b, not 'other'"):
-            OpenAIChat(_settings(server, session_cache, model="other")).load()
-        auto = OpenAIChat(_settings(server, session_cache, model=None))
+            other.load()
         auto.load()
         assert auto.model == "gre-7b"
+        for chat in chats:
+            chat.close()

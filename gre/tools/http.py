@@ -8,6 +8,7 @@ SQLite under the cache directory, keyed by method, URL, parameters and body.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import random
@@ -215,6 +216,14 @@ def _retry_after(value: str | None) -> float | None:
 
 _shared: dict[tuple[str, str, bool], HttpClient] = {}
 _shared_lock = threading.Lock()
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _shared_lock:
+        for client in _shared.values():
+            client.close()
+        _shared.clear()
 
 
 def shared_client(settings: Settings) -> HttpClient:
