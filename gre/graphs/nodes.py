@@ -437,10 +437,12 @@ def _loop_target(state: AgentState, fusion: Fusion, ctx: RunContext) -> tuple[st
             f"{fusion.rival.label} ({fusion.rival.score:.2f})"
         )
     remaining = ctx.settings.max_steps - int(state.get("step", 0))
-    ocr_ok = ctx.toolbox.skip_reason("ocr") is None and any(
-        e["tool"] == "ocr" and e["ok"] for e in state.get("evidence", [])
+    # A sparse-text pass helps where the first pass found some text, not where it found none.
+    read_text = ctx.toolbox.skip_reason("ocr") is None and any(
+        e["tool"] == "ocr" and e["ok"] and e["result"].get("lines")
+        for e in state.get("evidence", [])
     )
-    if "sparse" not in state.get("ocr_passes", []) and ocr_ok and remaining >= 2:
+    if "sparse" not in state.get("ocr_passes", []) and read_text and remaining >= 2:
         return "details", focus
     if not getattr(ctx.backend, "can_refine", True) or fusion.answer is None:
         return "end", None
