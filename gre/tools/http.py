@@ -27,6 +27,15 @@ from gre.tools.base import ToolError
 
 MAX_BACKOFF_S = 60.0
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+DOWN_COOLDOWN_S = 60.0  # a host that could not be reached is not tried again for this long
+# Name-resolution failures: the resolver answered, so retrying within seconds cannot help.
+_DNS_FAILURES = (
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "no address associated",
+)
 
 
 class HttpError(ToolError):
@@ -99,9 +108,11 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 30.0,
         backoff_s: float = 1.0,
+        down_cooldown_s: float = DOWN_COOLDOWN_S,
     ) -> None:
         self.settings = settings
         self.backoff_s = backoff_s
+        self.down_cooldown_s = down_cooldown_s
         self._client = httpx.Client(
             headers={"User-Agent": settings.user_agent},
             timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
@@ -111,7 +122,27 @@ class HttpClient:
         self._cache = _Cache(Path(settings.cache_dir) / "http" / "responses.sqlite")
         self._next_slot: dict[str, float] = {}
         self._host_locks: dict[str, threading.Lock] = {}
+        self._down: dict[str, tuple[float, str]] = {}  # host -> (when, why) it was unreachable
         self._lock = threading.Lock()
+
+    def _check_up(self, host: str) -> None:
+        """Fail fast for a host that was unreachable moments ago (a circuit breaker)."""
+        with self._lock:
+            down = self._down.get(host)
+        if down is None:
+            return
+        ago = time.monotonic() - down[0]
+        if ago < self.down_cooldown_s:
+            raise HttpError(
+                f"{host} was unreachable {ago:.0f} s ago ({down[1]}); "
+                f"not contacted again for {self.down_cooldown_s - ago:.0f} s"
+            )
+        with self._lock:
+            self._down.pop(host, None)
+
+    def _mark_down(self, host: str, why: str) -> None:
+        with self._lock:
+            self._down[host] = (time.monotonic(), why)
 
     def _wait_turn(self, host: str, min_interval_s: float) -> None:
         """Block until ``host`` may be called again (one caller at a time per host)."""
@@ -150,12 +181,19 @@ class HttpClient:
             if cached is not None:
                 return cached
         host = urlsplit(url).netloc
+        self._check_up(host)
         last = ""
+        tries = 0
         for attempt in range(retries + 1):
             self._wait_turn(host, min_interval_s)
             wait: float | None = None
+            tries += 1
             try:
                 response = self._fetch(method, url, params, data, headers, max_bytes)
+            except httpx.ConnectError as exc:
+                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if any(marker in str(exc).lower() for marker in _DNS_FAILURES):
+                    break
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
@@ -171,8 +209,11 @@ class HttpClient:
                 backoff = min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
                 time.sleep(wait if wait is not None else backoff * (0.5 + random.random() / 2))
         if last == "HTTP 429":
-            raise RateLimited(f"{host} is rate limiting (HTTP 429 after {retries + 1} tries)")
-        raise HttpError(f"{host} failed after {retries + 1} tries: {last}")
+            raise RateLimited(f"{host} is rate limiting (HTTP 429 after {tries} tries)")
+        if last.startswith(("ConnectError", "ConnectTimeout")):
+            self._mark_down(host, last)
+        plural = "try" if tries == 1 else "tries"
+        raise HttpError(f"{host} failed after {tries} {plural}: {last}")
 
     def _fetch(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gre.config import Settings
@@ -91,3 +92,48 @@ def test_timeouts_are_retried_then_reported(tmp_path: Path) -> None:
         with pytest.raises(HttpError, match="failed after 2 tries: ReadTimeout"):
             client.request("GET", server.url + "/slow", retries=1)
     assert time.monotonic() - t0 < 2.0
+
+
+def _failing_transport(error: str, calls: list[str]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        if request.url.host == "down.example":
+            raise httpx.ConnectError(error, request=request)
+        return httpx.Response(200, json={"ok": True})
+
+    return httpx.MockTransport(handler)
+
+
+def test_name_resolution_failure_is_not_retried_and_the_host_rests(tmp_path: Path) -> None:
+    calls: list[str] = []
+    transport = _failing_transport("[Errno -2] Name or service not known", calls)
+    client = HttpClient(Settings(cache_dir=tmp_path), transport=transport, backoff_s=0.01)
+    with pytest.raises(HttpError, match="failed after 1 try: ConnectError"):
+        client.request("GET", "https://down.example/a", retries=2)
+    assert calls == ["down.example"]
+    with pytest.raises(HttpError, match=r"down\.example was unreachable .* not contacted again"):
+        client.request("GET", "https://down.example/b", retries=2)
+    assert calls == ["down.example"]  # the breaker answered; no second connection
+    assert client.request("GET", "https://up.example/a").json() == {"ok": True}  # per host
+    client.close()
+
+
+def test_refused_connections_are_retried_then_rest_until_the_cooldown(tmp_path: Path) -> None:
+    calls: list[str] = []
+    client = HttpClient(
+        Settings(cache_dir=tmp_path),
+        transport=_failing_transport("[Errno 111] Connection refused", calls),
+        backoff_s=0.01,
+        down_cooldown_s=0.2,
+    )
+    with pytest.raises(HttpError, match="failed after 3 tries"):
+        client.request("GET", "https://down.example/a", retries=2)
+    assert len(calls) == 3
+    with pytest.raises(HttpError, match="unreachable"):
+        client.request("GET", "https://down.example/a", retries=2)
+    assert len(calls) == 3
+    time.sleep(0.25)  # cooldown over: the host is tried again
+    with pytest.raises(HttpError, match="failed after 1 try"):
+        client.request("GET", "https://down.example/a", retries=0)
+    assert len(calls) == 4
+    client.close()
