@@ -24,11 +24,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
 from gre.tools.base import Tool, ToolOutput
+from gre.tools.place_words import guess_language
 from gre.tools.text_patterns import (
     DOMAIN_COUNTRY,
     MAX_TEXT_CHARS,
@@ -67,6 +68,7 @@ __all__ = [
     "country_name",
     "damped",
     "language_detector",
+    "language_homes",
     "language_name",
     "script_of",
 ]
@@ -94,6 +96,7 @@ MIN_COUNTRY_WEIGHT = 0.001
 # fewer signs than their speaker numbers suggest: they count 0.3.
 OFFICIAL_STATUSES = frozenset({"official", "de_facto_official", "official_regional"})
 UNOFFICIAL_FACTOR = 0.3
+HOME_SHARE = 0.25  # a language this share of a country speaks is at home there, official or not
 
 # Unicode character-name prefixes -> script name (as in the Unicode Script property).
 _SCRIPT_WORDS: dict[str, str] = {
@@ -189,12 +192,19 @@ class TextCluesInput(BaseModel):
     text: str = Field(max_length=MAX_TEXT_CHARS, description="the text, lines joined by newlines")
 
 
+LanguageMethod = Literal["lingua", "place words"]
+
+
 class LanguageGuess(BaseModel):
     """A language the text is written in."""
 
     code: str = Field(description="ISO 639-1, lower case, e.g. 'fr'")
     name: str
     confidence: float = Field(ge=0, le=1)
+    method: LanguageMethod = Field(
+        "lingua", description="statistical detection, or the generic words of place names"
+    )
+    words: list[str] = Field(default_factory=list, description="the place words that decided")
 
 
 class ScriptShare(BaseModel):
@@ -262,6 +272,7 @@ class _Usage:
     by_language: dict[str, dict[str, float]] = field(default_factory=dict)
     by_script: dict[str, dict[str, float]] = field(default_factory=dict)
     scripts_of: dict[str, set[str]] = field(default_factory=dict)  # language -> ISO 15924
+    homes: dict[str, set[str]] = field(default_factory=dict)  # language -> where it is at home
 
 
 def _script_of_tag(tag: str, likely: Mapping[str, str]) -> str | None:
@@ -301,6 +312,8 @@ def _usage() -> _Usage:
             if users <= 0:
                 continue
             base = tag.split("_")[0]
+            if status in OFFICIAL_STATUSES or share >= HOME_SHARE:
+                usage.homes.setdefault(base, set()).add(territory)
             per_country = usage.by_language.setdefault(base, {})
             per_country[territory] = max(per_country.get(territory, 0.0), users)
             script = _script_of_tag(tag, likely)
@@ -311,6 +324,15 @@ def _usage() -> _Usage:
         for script, users in scripts.items():
             usage.by_script.setdefault(script, {})[territory] = users
     return usage
+
+
+def language_homes(code: str) -> frozenset[str]:
+    """Countries where a language (ISO 639-1) is official or spoken by a quarter of people.
+
+    Where signs in that language are at home, however small the country (Monaco
+    for French): a consistency test, not a prior.
+    """
+    return frozenset(_usage().homes.get(code, set()))
 
 
 def _distribution(users: Iterable[Mapping[str, float]]) -> dict[str, float]:
@@ -429,28 +451,39 @@ def _letter_count(text: str) -> int:
 
 
 def analyse_language(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
-    """Fill ``out.languages`` (lingua, when the text is long and clear enough)."""
+    """Fill ``out.languages``: lingua when the text is long and clear enough, else place words."""
     letters = _letter_count(text)
     if letters < MIN_LANGUAGE_LETTERS:
         return []
     needed = MIN_LANGUAGE_CONFIDENCE if letters >= SHORT_TEXT_LETTERS else SHORT_TEXT_MIN_CONFIDENCE
     values = language_detector().compute_language_confidence_values(text)
-    usage = _usage()
-    evidence: list[CountryEvidence] = []
     for value in values:
         if value.value < needed:
             break
-        code = value.language.iso_code_639_1.name.lower()
-        confidence = round(float(value.value), 3)
-        out.languages.append(
-            LanguageGuess(code=code, name=language_name(code), confidence=confidence)
-        )
-        dist = _distribution([usage.by_language.get(code, {})])
+        out.languages.append(_guess(value.language.iso_code_639_1.name.lower(), value.value))
+    if not out.languages and (words := guess_language(text)) is not None:
+        out.languages.append(_guess(words.code, words.confidence, "place words", words.words))
+    usage = _usage()
+    evidence: list[CountryEvidence] = []
+    for guess in out.languages:
+        dist = _distribution([usage.by_language.get(guess.code, {})])
         if dist:
-            evidence.append(
-                CountryEvidence(f"language {code} ({confidence:.2f})", confidence, dist)
-            )
+            how = f" by {', '.join(guess.words)}" if guess.words else ""
+            reason = f"language {guess.code} ({guess.confidence:.2f}){how}"
+            evidence.append(CountryEvidence(reason, guess.confidence, dist))
     return evidence
+
+
+def _guess(
+    code: str, confidence: float, method: LanguageMethod = "lingua", words: tuple[str, ...] = ()
+) -> LanguageGuess:
+    return LanguageGuess(
+        code=code,
+        name=language_name(code),
+        confidence=round(float(confidence), 3),
+        method=method,
+        words=list(words),
+    )
 
 
 def _script_shares(scripts: Iterable[ScriptShare]) -> dict[str, float]:

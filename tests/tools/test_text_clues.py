@@ -114,9 +114,12 @@ def test_short_unsure_text_gets_no_language(settings: Settings) -> None:
     """lingua's low-accuracy mode calls "Pharmacy" Polish at 0.91: too sure for so few letters."""
     out = _run("Pharmacy", settings)
     assert out.languages == [] and out.countries == []
-    # the hiking guidepost's OCR text is all place names: no language, no Norway
+    # the hiking guidepost's text is place names (lingua: Norwegian 0.34); the generic
+    # words around them (pont, de, lacs) say French, with the modest confidence of three words
     out = _run("Pont de Fortville 3,8 km\nNévache 4,2 km\n1,3 km Lacs de Cristol", settings)
-    assert out.languages == []
+    assert [(g.code, g.method) for g in out.languages] == [("fr", "place words")]
+    assert out.languages[0].words == ["pont", "de", "lacs"]
+    assert 0.4 <= out.languages[0].confidence <= 0.6 and _top(out) == "FR"
 
 
 def test_input_limit() -> None:
@@ -490,7 +493,7 @@ def test_digit_postcodes_with_a_city(text: str, country: str, settings: Settings
 
 @pytest.mark.parametrize(
     "text",
-    ["75001", "12345", "80331", "400001", "1998 Paris", "Rue de Rivoli 75001", "2092 m",
+    ["75001", "12345", "80331", "400001", "1998 Paris", "Avenue Rivoli 75001", "2092 m",
      "Hauteur 2092 m", "100-0005", "Typ A-1234", "Call 555-1234 now", "2000 GB storage"],
 )  # fmt: skip
 def test_ambiguous_postcodes_alone_say_nothing(text: str, settings: Settings) -> None:
@@ -554,7 +557,9 @@ def test_fits_postcode() -> None:
 def test_realistic_signs(text: str, country: str, kinds: set[str], settings: Settings) -> None:
     out = _run(text, settings)
     assert _top(out) == country
-    assert out.countries[0].weight >= 0.8
+    # English (by its place words "the", "west", "street") is true but diffuse: in the
+    # mixture it dilutes the London sign's concentrated clues, which still dominate.
+    assert out.countries[0].weight >= (0.55 if country == "GB" else 0.8)
     found = {r.split(" ")[0] for r in out.countries[0].reasons}
     assert kinds <= found
     _valid_distribution(out)
