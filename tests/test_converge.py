@@ -103,3 +103,23 @@ def test_top_k_and_scores_sorted() -> None:
     assert len(f.alternatives) == 3
     scores = [c.score for c in f.ranked]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_country_codes_overrule_country_discs() -> None:
+    canada = cand("CA", 43.7, -79.4, 1783, "country", 0.1, country_code="CA")
+    fortville = cand("Fortville", 39.93, -85.85, 3.5, "city", 0.25, country_code="US")
+    france = cand("FR", 48.85, 2.35, 417, "country", 0.22, country_code="FR")
+    f = fuse([canada, fortville, france])
+    # inside Canada's disc, but in the US: no shared support, so Fortville stands alone
+    assert {c.id: c.score for c in f.ranked} == {"Fortville": 0.25, "FR": 0.22, "CA": 0.1}
+    # a city far outside its country's disc still lies in its country
+    russia = cand("RU", 55.75, 37.62, 1500, "country", 0.4, country_code="RU")
+    vladivostok = cand("Vladivostok", 43.12, 131.9, 8, "city", 0.5, country_code="RU")
+    g = fuse([russia, vladivostok])
+    assert g.answer is not None and g.answer.id == "Vladivostok"
+    assert all(c.score == pytest.approx(noisy_or([0.4, 0.5])) for c in g.ranked)
+    # a region of another country does not hold a city just across the border
+    savoie = cand("Savoie", 45.5, 6.4, 120, "region", 0.3, country_code="FR")
+    aosta = cand("Aosta", 45.74, 7.32, 5, "city", 0.3, country_code="IT")
+    h = fuse([savoie, aosta])
+    assert {c.id: c.score for c in h.ranked} == {"Savoie": 0.3, "Aosta": 0.3}

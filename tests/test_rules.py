@@ -142,3 +142,30 @@ def test_details_turn_text_clues_into_country_hypotheses() -> None:
 def test_scene_without_a_model_says_so() -> None:
     result = RulesBackend().propose("scene", [], StageContext(photo=PHOTO))
     assert result.ok and not result.clues and "no model" in result.summary
+
+
+def _language(code: str, confidence: float) -> Evidence:
+    result = {"languages": [{"code": code, "name": code, "confidence": confidence}]}
+    return Evidence(id="e0", tool="text_clues", result=result)
+
+
+def test_places_where_the_text_language_is_foreign_count_less() -> None:
+    """French place words on the sign: Fortville, Indiana is an unlikely reading."""
+    text = "Pont de Fortville 3,8 km\nAosta 20 km"
+    ev = _scan(
+        text,
+        [
+            ("Fortville", [_place("Fortville", "US", 39.93, -85.85, 3957)]),
+            ("Aosta", [_place("Aosta", "IT", 45.74, 7.32, 34000)]),  # French is official there
+        ],
+    )
+
+    def run(*evidence: Evidence) -> dict[str, float]:
+        context = StageContext(photo=PHOTO, evidence=[*evidence, ev])
+        hyps = RulesBackend().propose("semantic", [], context).hypotheses
+        return {h.name or "": h.confidence for h in hyps}
+
+    plain, sure, unsure = run(), run(_language("fr", 0.9)), run(_language("fr", 0.5))
+    assert sure["Fortville"] == pytest.approx(plain["Fortville"] * (1 - 0.9 * 0.75), abs=1e-4)
+    assert plain["Fortville"] > unsure["Fortville"] > sure["Fortville"]
+    assert sure["Aosta"] == plain["Aosta"]

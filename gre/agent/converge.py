@@ -4,8 +4,10 @@ Each candidate is a disc (point + its own radius) with a weight in [0, 1]: the
 strength of the evidence for that place alone. Two candidates *agree* when one
 disc contains the other's centre (great-circle distance ≤ the larger radius),
 so a city agrees with the country it lies in and with another reading of the
-same city. A candidate's support is the noisy-OR of the weights that agree with
-it. The answer is chosen in two steps:
+same city. Where both carry country codes, the codes overrule the disc of a
+country (a disc around Canada also covers Indiana, and none around Russia covers
+all of it) and rule out a region of another country. A candidate's support is
+the noisy-OR of the weights that agree with it. The answer is chosen in two steps:
 
 1. the root: the best-supported candidate (ties go to the broader one);
 2. refinement: inside the root, the narrowest candidate whose *specific*
@@ -31,6 +33,9 @@ DISAGREE_RATIO = 0.6
 """A second, incompatible cluster with this share of the best support counts as disagreement."""
 
 MAX_CANDIDATES = 300
+
+_BORDERED: frozenset[Level] = frozenset({"country", "region"})
+"""Levels whose country code settles containment better than their disc."""
 
 LEVEL_RADIUS_KM: dict[Level, float] = {
     "street": 0.5,
@@ -78,7 +83,13 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
             dist[i][j] = dist[j][i] = d
 
     def agree(i: int, j: int) -> bool:
-        return dist[i][j] <= max(cands[i].radius_km, cands[j].radius_km)
+        broad, other = sorted((cands[i], cands[j]), key=lambda c: -c.radius_km)
+        if broad.level in _BORDERED and broad.country_code and other.country_code:
+            if broad.country_code != other.country_code:
+                return False
+            if broad.level == "country":
+                return True
+        return dist[i][j] <= broad.radius_km
 
     support = [noisy_or([cands[j].weight for j in range(n) if agree(i, j)]) for i in range(n)]
     root = max(range(n), key=lambda i: (round(support[i], 9), cands[i].radius_km))

@@ -472,7 +472,10 @@ def _reason(fusion: Fusion, state: AgentState, backend: str) -> str:
         ),
         "",
     )
-    basis = f"{answer.level}-level answer from {answer.source}"
+    source = answer.source
+    if backend == "none" and source == "model":  # the rules stand in for the model
+        source = "text clues"
+    basis = f"{answer.level}-level answer from {source}"
     if rationale:
         basis += f": {rationale}"
     if backend == "none":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,10 @@ SIGN_LINE_CONFIDENCE = 0.7
 """A map feature named by a whole sign line (looked up because the gazetteer did not know it)."""
 PART_FACTOR = 0.6
 """A name inside a longer phrase more often names a feature (bridge, lake) than the place."""
+FOREIGN_FACTOR = 0.25
+"""A place where none of the text's languages is at home ("Pont de Fortville" read on a
+French sign, Fortville being in Indiana) keeps this share of its weight when the language
+is certain; less certain languages penalise it proportionally less."""
 SIGN_SPAN_KM = 60.0
 COLOCATION_WEIGHT = 0.3
 _UNITS = frozenset({"km", "m", "mi", "h", "min", "mn", "ft", "yd"})
@@ -112,6 +116,23 @@ def _colocated(hyps: list[tuple[str, Hypothesis]]) -> list[Hypothesis]:
             )
         out.append(hyp)
     return out
+
+
+def _language_fit(context: StageContext) -> Callable[[str | None], float]:
+    """A weight factor per country: 1 where a language of the text is at home, less elsewhere."""
+    from gre.tools.text_clues import language_homes
+
+    latest = context.results_of("text_clues")[-1:]
+    languages = [
+        (str(g["code"]), float(g["confidence"]))
+        for ev in latest
+        for g in ev.result.get("languages", [])
+    ]
+    if not languages:
+        return lambda _code: 1.0
+    homes = frozenset().union(*(language_homes(code) for code, _ in languages))
+    penalty = 1.0 - max(conf for _, conf in languages) * (1.0 - FOREIGN_FACTOR)
+    return lambda code: 1.0 if code is None or code in homes else penalty
 
 
 def _population_prior(population: int) -> float:
@@ -220,6 +241,7 @@ class RulesBackend:
 
     def _semantic(self, context: StageContext) -> StageResult:
         known = {h.ref for h in context.hypotheses if h.ref}
+        fit = _language_fit(context)
         best: dict[str, tuple[str, Hypothesis]] = {}
         clues: list[Clue] = []
         for ev in context.results_of("gazetteer"):
@@ -243,12 +265,14 @@ class RulesBackend:
                     ref = f"geonames:{place.get('geonameid')}" if place.get("geonameid") else None
                     key = ref or f"{place['name']}@{place['lat']:.3f},{place['lon']:.3f}"
                     level = _PLACE_LEVEL.get(str(place.get("kind")), "city")
+                    language_fit = fit(place.get("country_code"))
                     confidence = (
                         _match_quality(place)
                         * strength
                         * share
                         * _population_prior(int(place.get("population") or 0))
                         * (REGION_FACTOR if level == "region" else 1.0)
+                        * language_fit
                     )
                     hyp = Hypothesis(
                         level=level,
@@ -261,6 +285,11 @@ class RulesBackend:
                         rationale=(
                             f"text {mention['text']!r} matches {place['name']} "
                             f"({place.get('match')}, pop. {place.get('population') or 0})"
+                            + (
+                                ""
+                                if language_fit == 1.0
+                                else "; the text's language is not at home there"
+                            )
                         ),
                         ref=ref,
                     )
