@@ -15,6 +15,7 @@ from gre.cli import app
 from gre.geo import haversine_km
 
 REPO = Path(__file__).resolve().parents[1]
+NEVACHE = (45.0197, 6.6036)
 PARIS = (48.8566, 2.3522)
 STRASBOURG = (48.5734, 7.7521)
 
@@ -95,6 +96,23 @@ def test_louvre_sign_without_metadata_is_france(runner: CliRunner, shared_data: 
     assert "exif" not in [c["tool"] for c in trace["tool_calls"]]
     text = " ".join(c["value"] for c in trace["clues"] if c["kind"] == "text").upper()
     assert "LOUVRE" in text
+
+
+def test_hiking_sign_is_france_not_a_homonym_abroad(runner: CliRunner, shared_data: Path) -> None:
+    """Its names are hamlets, passes and lakes; "Fortville" is also a town in Indiana.
+
+    The place words (col, lacs, pont, du) say French, so a US homonym counts little
+    and the honest tools-only answer is France.
+    """
+    photo = shared_data / "images/signs/hiking_1-guidepost-on-pole.jpg"
+    args = ["locate", "--json", "--ignore-metadata", "--offline", str(photo)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (trace,) = _traces(result.stdout)
+    assert trace["prediction"]["country_code"] == "FR"
+    assert _distance(trace, NEVACHE) < 750
+    clues = next(e for e in trace["evidence"] if e["tool"] == "text_clues")["result"]
+    assert clues["languages"][0]["code"] == "fr"
 
 
 def test_generated_example_names_its_city(runner: CliRunner, example_sign: Path) -> None:
