@@ -30,22 +30,27 @@ def clean_line(text: str) -> str:
 
 
 def unmatched_lines(evidence: list[Evidence], limit: int = MAX_LINE_LOOKUPS) -> list[str]:
-    """Sign lines the gazetteer did not explain: worth a map look-up by name."""
+    """Sign lines the gazetteer did not explain: worth a map look-up by name.
+
+    Most promising first: destinations (a name beside a distance or a time, as
+    "Névache 4,2 km"), then names of several words, then by OCR confidence, so
+    that a stray capitalised fragment does not take a look-up from a real name.
+    """
     matched: set[str] = set()
     for ev in evidence:
         if ev.tool == "gazetteer" and ev.ok and ev.query.get("mode") == "scan":
             matched.update(fold(str(m["text"])) for m in ev.result.get("mentions", []))
-    out: list[str] = []
+    ranked: dict[str, tuple[bool, bool, float]] = {}
     for line in ocr_lines(evidence):
         name = clean_line(line.text)
         folded = fold(name)
         letters = sum(ch.isalpha() for ch in folded)
-        if letters < 4 or folded in matched or name in out:
+        if letters < 4 or folded in matched or name in ranked:
             continue
-        out.append(name)
-        if len(out) >= limit:
-            break
-    return out
+        destination = bool(_FILLER.search(line.text))
+        ranked[name] = (destination, len(name.split()) >= 2, line.confidence)
+    order = sorted(ranked, key=lambda n: tuple(-float(k) for k in ranked[n]))
+    return order[:limit]
 
 
 def _tag_filter(spec: str) -> dict[str, Any]:
