@@ -113,6 +113,9 @@ def test_hiking_sign_is_france_not_a_homonym_abroad(runner: CliRunner, shared_da
     assert _distance(trace, NEVACHE) < 750
     clues = next(e for e in trace["evidence"] if e["tool"] == "text_clues")["result"]
     assert clues["languages"][0]["code"] == "fr"
+    # France and Congo (both French-speaking) disagree, but without a model a second look
+    # at the scene cannot separate them: the tools-only run never goes back to it
+    assert [s["stage"] for s in trace["stages"]].count("scene") == 1
 
 
 def test_generated_example_names_its_city(runner: CliRunner, example_sign: Path) -> None:

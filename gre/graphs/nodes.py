@@ -450,6 +450,7 @@ def _loop_target(state: AgentState, fusion: Fusion, ctx: RunContext) -> tuple[st
     scene_runs = sum(1 for s in state.get("stages", []) if s["stage"] == "scene")
     if (
         fusion.rival is not None
+        and getattr(ctx.backend, "sees_pixels", True)  # the tools-only rules have no eyes
         and {fusion.answer.level, fusion.rival.level} <= broad
         and scene_runs < 2
         and remaining >= 3

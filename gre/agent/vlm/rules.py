@@ -152,6 +152,8 @@ class RulesBackend:
 
     name = "none"
     model: str | None = None
+    sees_pixels = False
+    """A second look at the scene cannot separate countries without a model."""
 
     def propose(self, stage: Stage, images: Sequence[Path], context: StageContext) -> StageResult:
         if stage == "scene":
