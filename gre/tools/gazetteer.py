@@ -28,6 +28,7 @@ from gre.textnorm import fold
 from gre.tools import gazetteer_index
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
 from gre.tools.gazetteer_index import ATTRIBUTION, band_of
+from gre.tools.sqlite_index import ReadOnlyConnections
 
 MatchKind = Literal["exact", "folded", "fuzzy"]
 PlaceKind = Literal["city", "admin2", "admin1", "country", "continent"]
@@ -267,10 +268,10 @@ class Gazetteer:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
-        self._closed = False
+        self._connections = ReadOnlyConnections(
+            self.path, "gazetteer", ("PRAGMA cache_size = -8000",)
+        )
+        self._conn = self._connections.get
         conn = self._conn()
         self._countries: dict[str, CountryInfo] = {}
         for row in conn.execute(
@@ -297,29 +298,9 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ connections
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and not self._closed:
-            return conn
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the gazetteer is closed")
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
-            conn.execute("PRAGMA query_only = 1")
-            conn.execute("PRAGMA cache_size = -8000")
-            self._conns.append(conn)
-        self._local.conn = conn
-        return conn
-
     def close(self) -> None:
         """Close every connection; later queries raise RuntimeError."""
-        with self._lock:
-            self._closed = True
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+        self._connections.close()
 
     # ------------------------------------------------------------------ helpers
 

@@ -16,19 +16,16 @@ The file is written to a temporary name in the target directory and moved into p
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import heapq
 import importlib.util
 import json
 import math
-import os
 import pickle
 import re
 import sqlite3
 import struct
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,11 +35,7 @@ from typing import Any
 
 from gre.geo import EARTH_RADIUS_KM, haversine_km
 from gre.textnorm import fold
-
-try:  # POSIX only; elsewhere concurrent builders race and the atomic replace settles it
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
+from gre.tools.sqlite_index import atomic_file, ensure_built, read_meta
 
 SCHEMA_VERSION = 1
 CITIES_FILE = "cities500.json"
@@ -142,33 +135,12 @@ def fold_fingerprint() -> str:
 
 def index_is_current(path: Path) -> bool:
     """True when ``path`` is a complete index of this schema version and this ``fold``."""
-    if not path.is_file():
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
+    meta = read_meta(path)
     return (
-        rows.get("schema_version") == str(SCHEMA_VERSION)
-        and rows.get("fold") == fold_fingerprint()
-        and rows.get("complete") == "1"
+        meta.get("schema_version") == str(SCHEMA_VERSION)
+        and meta.get("fold") == fold_fingerprint()
+        and meta.get("complete") == "1"
     )
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a+b") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def ensure_index(cache_dir: Path, *, progress: Progress | None = None) -> Path:
@@ -178,17 +150,12 @@ def ensure_index(cache_dir: Path, *, progress: Progress | None = None) -> Path:
     Index files of other schema versions are removed after a build.
     """
     path = index_path(cache_dir)
-    if index_is_current(path):
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.parent / ".build.lock"):
-        if not index_is_current(path):
-            build_index(path, progress=progress)
-            for stale in path.parent.glob("gazetteer-v*.sqlite"):
-                if stale.name != path.name:
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
-    return path
+    return ensure_built(
+        path,
+        index_is_current,
+        lambda: build_index(path, progress=progress),
+        lambda: path.parent.glob("gazetteer-v*.sqlite"),
+    )
 
 
 # --------------------------------------------------------------------------- reading data
@@ -613,12 +580,7 @@ def build_index(path: Path, *, progress: Progress | None = None) -> None:
     """Build the gazetteer index at ``path`` (atomically: a temp file, then ``os.replace``)."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_file(Path(path)) as tmp:
         conn = _connect_for_writing(tmp)
         try:
             conn.executescript(_SCHEMA)
@@ -641,12 +603,7 @@ def build_index(path: Path, *, progress: Progress | None = None) -> None:
             conn.commit()
         finally:
             conn.close()
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the index holds public data
-        os.replace(tmp, path)
-        say(f"indexes; {n_places} places, {n_names} names ({time.perf_counter() - t0:.1f} s)")
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    say(f"indexes; {n_places} places, {n_names} names ({time.perf_counter() - t0:.1f} s)")
 
 
 @dataclass

@@ -17,14 +17,11 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import re
 import sqlite3
-import tempfile
-import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -52,11 +49,7 @@ from gre.tools.osm import (
     name_values,
     near_label,
 )
-
-try:  # POSIX only; elsewhere concurrent builders race and the atomic replace settles it
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
+from gre.tools.sqlite_index import ReadOnlyConnections, atomic_file, ensure_built, read_meta
 
 SCHEMA_VERSION = 1
 COORD = 10_000_000  # osmium's fixed-point coordinates: degrees * 1e7
@@ -232,29 +225,8 @@ def index_path(extract: Path, cache_dir: Path) -> Path:
 
 def index_is_current(path: Path) -> bool:
     """True when ``path`` is a complete index of this schema version."""
-    if not path.is_file():
-        return False
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
+    meta = read_meta(path)
     return meta.get("schema_version") == str(SCHEMA_VERSION) and meta.get("complete") == "1"
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a+b") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def ensure_index(extract: Path, cache_dir: Path, *, progress: Progress | None = None) -> Path:
@@ -263,18 +235,17 @@ def ensure_index(extract: Path, cache_dir: Path, *, progress: Progress | None = 
     Concurrent builders wait on a lock file; older indexes of the same extract are removed.
     """
     path = index_path(extract, cache_dir)
-    if index_is_current(path):
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.parent / ".build.lock"):
-        if not index_is_current(path):
-            build_index(extract, path, progress=progress)
-            stem = path.name.rsplit("-", 2)[0]
-            for stale in path.parent.glob(f"{stem}-*-v*.sqlite"):
-                if stale.name != path.name and stale.name.count("-") == path.name.count("-"):
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
-    return path
+    stem = path.name.rsplit("-", 2)[0]
+    return ensure_built(
+        path,
+        index_is_current,
+        lambda: build_index(extract, path, progress=progress),
+        lambda: (
+            old
+            for old in path.parent.glob(f"{stem}-*-v*.sqlite")
+            if old.name.count("-") == path.name.count("-")
+        ),
+    )
 
 
 @dataclass
@@ -381,11 +352,7 @@ def build_index(extract: Path, path: Path, *, progress: Progress | None = None) 
         if progress is not None:
             progress(f"{msg} ({time.perf_counter() - t0:.1f} s)")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_file(path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
             conn.executescript(
@@ -410,13 +377,8 @@ def build_index(extract: Path, path: Path, *, progress: Progress | None = None) 
             conn.commit()
         finally:
             conn.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        say(f"indexed {writer.count} features")
-        return meta
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    say(f"indexed {writer.count} features")
+    return meta
 
 
 # ------------------------------------------------------------------ querying
@@ -469,10 +431,8 @@ class LocalIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
-        self._closed = False
+        self._connections = ReadOnlyConnections(self.path, "OSM index")
+        self._conn = self._connections.get
         self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
 
     @classmethod
@@ -482,27 +442,9 @@ class LocalIndex:
         """Open the index of ``extract``, building it first when missing or outdated."""
         return cls(ensure_index(Path(extract), Path(cache_dir), progress=progress))
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and not self._closed:
-            return conn
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the OSM index is closed")
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
-            conn.execute("PRAGMA query_only = 1")
-            self._conns.append(conn)
-        self._local.conn = conn
-        return conn
-
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+        """Close every connection; later queries raise RuntimeError."""
+        self._connections.close()
 
     # -------------------------------------------------------------- candidates
 
