@@ -9,9 +9,7 @@ for a photo that cannot be opened, which ends at ingest with its error.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -23,7 +21,7 @@ from gre.agent.schema import Generation, NamedPlace, Prediction
 from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse
 from gre.agent.vlm.prompts import direct_request
 from gre.graphs.context import NodeRecorder, RunContext
-from gre.graphs.nodes import Node, ingest
+from gre.graphs.nodes import guarded, ingest
 from gre.graphs.state import AgentState
 
 GRAPH_NAME = "gre-direct"
@@ -40,26 +38,6 @@ class Generates(Protocol):
     """A backend that can answer free text (model backends; not ``none`` or ``scripted``)."""
 
     def generate(self, request: ChatRequest) -> ChatResponse: ...
-
-
-def always_answers(name: str) -> Callable[[Node], Node]:
-    """Wrap ``answer`` so that a bug in it still ends the run with an abstained prediction."""
-
-    def wrap(fn: Node) -> Node:
-        @functools.wraps(fn)
-        def node(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
-            try:
-                return fn(state, runtime=runtime)
-            except Exception as exc:
-                message = f"{name} failed: {type(exc).__name__}: {exc}"
-                runtime.stream_writer({"event": "warning", "node": name, "message": message})
-                prediction = Prediction(abstained=True, reason=message).model_dump(mode="json")
-                runtime.stream_writer({"event": "prediction", "prediction": prediction})
-                return {"warnings": [message], "prediction": prediction}
-
-        return node
-
-    return wrap
 
 
 def _generate(backend: Generates, model: str | None, request: ChatRequest) -> Generation:
@@ -125,7 +103,7 @@ def _finish(rec: NodeRecorder, update: dict[str, Any], prediction: Prediction) -
     return rec.finish(update)
 
 
-@always_answers("answer")
+@guarded("answer", final=True)
 def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Ask the model GRE's question once and read the coordinates from its answer."""
     ctx = runtime.context

@@ -50,8 +50,14 @@ MAX_OVERPASS_LINES = 3
 MAX_PLANNED = 4
 
 
-def guarded(name: str, counts_as_step: bool = False) -> Callable[[Node], Node]:
-    """A node that fails records a warning instead of ending the run."""
+def guarded(
+    name: str, *, counts_as_step: bool = False, final: bool = False
+) -> Callable[[Node], Node]:
+    """A node that fails records a warning instead of ending the run.
+
+    A ``final`` node (the one that answers) that fails still ends the run, with an
+    abstained prediction that names the failure.
+    """
 
     def wrap(fn: Node) -> Node:
         @functools.wraps(fn)
@@ -64,11 +70,11 @@ def guarded(name: str, counts_as_step: bool = False) -> Callable[[Node], Node]:
                 update: dict[str, Any] = {"warnings": [message]}
                 if counts_as_step:
                     update["step"] = int(state.get("step", 0)) + 1
-                if name == "converge":
+                if final:
+                    prediction = Prediction(abstained=True, reason=message).model_dump(mode="json")
+                    runtime.stream_writer({"event": "prediction", "prediction": prediction})
                     update["route"] = "end"
-                    update["prediction"] = Prediction(abstained=True, reason=message).model_dump(
-                        mode="json"
-                    )
+                    update["prediction"] = prediction
                 return update
 
         return node
@@ -518,7 +524,7 @@ def _prediction(fusion: Fusion, state: AgentState, rec: NodeRecorder) -> Predict
     )
 
 
-@guarded("converge")
+@guarded("converge", final=True)
 def converge(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Fuse the candidates; answer, or choose the stage to loop back to."""
     ctx = runtime.context
