@@ -15,10 +15,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from gre.testing.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,11 @@ class ReplayServer:
     def __post_init__(self) -> None:
         self._queues = {path: deque(items) for path, items in self.routes.items()}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._http = LocalServer()
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("server not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     def add(self, path: str, *responses: Canned) -> None:
         with self._lock:
@@ -80,10 +79,7 @@ class ReplayServer:
             return queue.popleft() if len(queue) > 1 else queue[0]
 
     def __enter__(self) -> ReplayServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._http.start(_handler(self))
         return self
 
     def __exit__(
@@ -92,10 +88,7 @@ class ReplayServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._http.stop()
 
 
 def _handler(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
