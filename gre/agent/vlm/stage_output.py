@@ -8,7 +8,8 @@ our validation agree on one definition.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -48,6 +49,9 @@ MAX_CLUES = 16
 MAX_HYPOTHESES = 6
 MAX_BOXES = 6
 MAX_QUERIES = 4
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _Out(BaseModel):
@@ -159,45 +163,41 @@ def _to_result(stage: Stage, out: StageOut, dropped: list[str]) -> StageResult:
     clues = [
         Clue(stage=stage, kind=c.kind, value=c.value, confidence=c.confidence) for c in out.clues
     ]
-    hypotheses: list[Hypothesis] = []
-    for h in out.hypotheses:
-        try:
-            hypotheses.append(
-                Hypothesis(
-                    level=h.level,
-                    name=h.name,
-                    country_code=h.country_code,
-                    lat=h.lat,
-                    lon=h.lon,
-                    confidence=h.confidence,
-                    rationale=h.rationale,
-                )
-            )
-        except ValidationError as exc:
-            dropped.append(f"hypothesis {h.name or h.country_code}: {_first_error(exc)}")
-    boxes: list[Box] = []
-    for b in out.ocr_regions:
-        try:
-            boxes.append(Box(x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, why=b.why))
-        except ValidationError as exc:
-            dropped.append(f"box: {_first_error(exc)}")
-    queries: list[OsmQuery] = []
-    for q in out.osm_queries:
-        try:
-            queries.append(
-                OsmQuery(
-                    name=q.name,
-                    tags=q.tags,
-                    near=[NearRequest(tags=n.tags, within_m=n.within_m) for n in q.near],
-                    lat=q.lat,
-                    lon=q.lon,
-                    radius_m=q.radius_m,
-                    confidence=q.confidence,
-                    why=q.why,
-                )
-            )
-        except ValidationError as exc:
-            dropped.append(f"osm query: {_first_error(exc)}")
+    hypotheses = _valid(
+        out.hypotheses,
+        lambda h: Hypothesis(
+            level=h.level,
+            name=h.name,
+            country_code=h.country_code,
+            lat=h.lat,
+            lon=h.lon,
+            confidence=h.confidence,
+            rationale=h.rationale,
+        ),
+        lambda h: f"hypothesis {h.name or h.country_code}",
+        dropped,
+    )
+    boxes = _valid(
+        out.ocr_regions,
+        lambda b: Box(x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, why=b.why),
+        lambda _b: "box",
+        dropped,
+    )
+    queries = _valid(
+        out.osm_queries,
+        lambda q: OsmQuery(
+            name=q.name,
+            tags=q.tags,
+            near=[NearRequest(tags=n.tags, within_m=n.within_m) for n in q.near],
+            lat=q.lat,
+            lon=q.lon,
+            radius_m=q.radius_m,
+            confidence=q.confidence,
+            why=q.why,
+        ),
+        lambda _q: "osm query",
+        dropped,
+    )
     return StageResult(
         stage=stage,
         summary=out.summary,
@@ -208,6 +208,22 @@ def _to_result(stage: Stage, out: StageOut, dropped: list[str]) -> StageResult:
         search_queries=[q.strip()[:300] for q in out.search_queries if q.strip()],
         error="; ".join(dropped) if dropped else None,
     )
+
+
+def _valid(
+    items: Iterable[T],
+    make: Callable[[T], R],
+    label: Callable[[T], str],
+    dropped: list[str],
+) -> list[R]:
+    """``make`` of each item; one that fails validation is left out and noted in ``dropped``."""
+    out: list[R] = []
+    for item in items:
+        try:
+            out.append(make(item))
+        except ValidationError as exc:
+            dropped.append(f"{label(item)}: {_first_error(exc)}")
+    return out
 
 
 def _first_error(exc: ValidationError) -> str:
