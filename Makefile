@@ -5,16 +5,19 @@ BIN := $(VENV)/bin
 EXAMPLE := examples/sign.jpg
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint layers typecheck unit bench system-deps clean
 
 demo: system-deps $(VENV)/.demo $(EXAMPLE)
 	$(BIN)/gre locate $(EXAMPLE)
 
-test: system-deps $(VENV)/.dev lint typecheck unit
+test: system-deps $(VENV)/.dev lint layers typecheck unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check gre tests bench examples
 	$(BIN)/ruff format --check gre tests bench examples
+
+layers: $(VENV)/.dev
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

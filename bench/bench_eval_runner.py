@@ -18,10 +18,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from gre.agent.run import Locator
 from gre.config import Settings
 from gre.eval.datasets import load_dataset
 from gre.eval.runner import EvalConfig, Runner
+from gre.graphs.locator import Locator
 from gre.testing.fake_openai import FakeOpenAI, Reply
 from gre.tools.base import ToolRegistry
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from PIL import Image
 
-from gre.agent.run import Locator
-from gre.agent.schema import Hypothesis, Stage, StageResult
 from gre.agent.vlm import make_backend
 from gre.agent.vlm.base import StageContext
 from gre.agent.vlm.scripted import ScriptedBackend
 from gre.config import Settings
+from gre.graphs.locator import Locator
+from gre.records import Hypothesis, Stage, StageResult
 from gre.testing.fake_openai import FakeOpenAI, Reply
 from gre.tools.base import ToolRegistry
 

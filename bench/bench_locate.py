@@ -16,8 +16,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from gre.agent.run import Locator
 from gre.config import Settings
+from gre.graphs.locator import Locator
 
 GOAL_S = 3.0
 REPO = Path(__file__).resolve().parents[1]

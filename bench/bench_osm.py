@@ -71,7 +71,7 @@ def _maxrss_mb() -> float:
 
 
 def child_build(extract: Path, cache: Path) -> dict[str, Any]:
-    from gre.tools.osm_local import build_index, index_path
+    from gre.tools.osm.local import build_index, index_path
 
     path = index_path(extract, cache)
     steps: list[str] = []
@@ -88,8 +88,8 @@ def child_build(extract: Path, cache: Path) -> dict[str, Any]:
 
 
 def child_query(extract: Path, cache: Path, runs: int) -> dict[str, Any]:
-    from gre.tools.osm import OsmInput
-    from gre.tools.osm_local import LocalIndex
+    from gre.tools.osm.local import LocalIndex
+    from gre.tools.osm.tool import OsmInput
 
     t0 = time.perf_counter()
     index = LocalIndex.open(extract, cache)

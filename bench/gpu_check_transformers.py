@@ -21,11 +21,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from gre.agent.run import Locator
 from gre.agent.vlm.chat import ChatError, ChatRequest, ImagePart, Message, TextPart
 from gre.agent.vlm.hf import TransformersChat
 from gre.agent.vlm.model_backend import ModelBackend
 from gre.config import Settings
+from gre.graphs.locator import Locator
 from gre.tools.base import ToolRegistry
 
 REPO = Path(__file__).resolve().parents[1]

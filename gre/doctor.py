@@ -152,8 +152,8 @@ def check_vllm(settings: Settings) -> Check:
 
 
 def check_ocr(settings: Settings) -> Check:
-    from gre.tools.ocr import installed_languages, missing_packs
-    from gre.tools.ocr_scripts import apt_package
+    from gre.tools.ocr.scripts import apt_package
+    from gre.tools.ocr.tool import installed_languages, missing_packs
 
     if shutil.which("tesseract") is None:
         return Check(
@@ -179,7 +179,7 @@ def check_ocr(settings: Settings) -> Check:
 
 
 def check_gazetteer(settings: Settings) -> Check:
-    from gre.tools.gazetteer_index import index_is_current, index_path
+    from gre.tools.gazetteer.index import index_is_current, index_path
 
     path = index_path(settings.cache_dir)
     if index_is_current(path):

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gre.agent.schema import Trace
 from gre.geo import EARTH_RADIUS_KM
+from gre.records import Trace
 
 CIRCLE_VERTICES = 64
 MAX_CIRCLE_KM = 1500.0

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gre.agent.schema import Prediction, Trace
+from gre.records import Prediction, Trace
 
 MAX_CLUES_SHOWN = 8
 MAX_HYPOTHESES_SHOWN = 5

@@ -23,8 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gre.agent.schema import Candidate, Level
 from gre.geo import haversine_km, weighted_centroid
+from gre.records import Candidate, Level
 
 ACCEPT = 0.3
 """Specific support a candidate needs to be answered at its own (finer) level."""

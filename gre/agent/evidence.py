@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gre.agent.schema import Evidence
-from gre.tools.ocr import OcrLine, merge_lines
+from gre.records import Evidence
+from gre.tools.ocr.tool import OcrLine, merge_lines
 
 
 def ocr_lines(evidence: Iterable[Evidence]) -> list[OcrLine]:

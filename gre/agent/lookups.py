@@ -2,7 +2,7 @@
 
 Everything here builds tool inputs from the run so far and turns tool outputs back into
 hypotheses; the graph nodes decide when to call them. A model plans OSM queries as
-structured requests (:class:`~gre.agent.schema.OsmQuery`): the tools build the queries.
+structured requests (:class:`~gre.records.OsmQuery`): the tools build the queries.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gre.agent.evidence import ocr_lines
-from gre.agent.schema import Candidate, Evidence, Hypothesis, OsmQuery
+from gre.records import Candidate, Evidence, Hypothesis, OsmQuery
 from gre.textnorm import fold
 
 MAX_LINE_LOOKUPS = 4

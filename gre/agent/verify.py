@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from gre.agent.converge import LEVEL_RADIUS_KM
-from gre.agent.schema import Candidate, Evidence, Hypothesis, Level
+from gre.records import Candidate, Evidence, Hypothesis, Level
 
 CONTRADICTED = 0.7
 """Weight factor for a candidate whose country the text evidence rules out."""

@@ -40,7 +40,7 @@ from gre.eval.datasets_formats import (
     load_greval,
     load_hf,
 )
-from gre.photo import open_photo
+from gre.ingest.photo import open_photo
 
 __all__ = [
     "GREVAL_CATEGORIES",
@@ -195,7 +195,7 @@ def agent_copy(sample: Sample, workdir: Path, *, max_pixels: int = 100_000_000) 
     The copy is upright (EXIF orientation applied) and carries no EXIF, XMP, GPS or text
     chunks; an ICC profile is kept only when the pixels were not converted. Its name is a
     hash of the sample id, so the original file name (which may name a place) never leaks.
-    Raises :class:`gre.photo.PhotoError` when the image cannot be decoded.
+    Raises :class:`gre.ingest.photo.PhotoError` when the image cannot be decoded.
     """
     image = open_photo(sample.image, max_pixels)
     icc = image.info.get("icc_profile")

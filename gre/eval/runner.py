@@ -25,8 +25,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gre import __version__
-from gre.agent.run import Locator
-from gre.agent.schema import Trace
 from gre.config import Settings
 from gre.eval.datasets import Dataset, Sample, agent_copy
 from gre.eval.log import (
@@ -38,6 +36,8 @@ from gre.eval.log import (
     scan_log,
 )
 from gre.geo import haversine_km
+from gre.graphs.locator import Locator
+from gre.records import Trace
 
 
 class EvalError(ValueError):

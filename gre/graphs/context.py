@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gre.agent.schema import Evidence, NodeTiming
 from gre.agent.vlm.base import VLMBackend
 from gre.config import Settings
 from gre.graphs.state import AgentState, Record
+from gre.records import Evidence, NodeTiming
 from gre.tools.toolbox import ToolBox
 
 Emit = Callable[[dict[str, Any]], None]

@@ -17,12 +17,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from gre.agent.answer import AnswerParseError, ParsedAnswer, parse_coordinates
-from gre.agent.schema import Generation, NamedPlace, Prediction
 from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse
 from gre.agent.vlm.prompts import direct_request
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.nodes import guarded, ingest
 from gre.graphs.state import AgentState
+from gre.records import Generation, NamedPlace, Prediction
 
 GRAPH_NAME = "gre-direct"
 NEEDS_MODEL = "the direct graph needs a model backend (GRE_BACKEND=openai|transformers|vllm)"

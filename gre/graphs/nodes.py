@@ -13,7 +13,13 @@ from langgraph.runtime import Runtime
 from gre.agent.converge import Fusion, fuse
 from gre.agent.evidence import ocr_text
 from gre.agent.lookups import area_of, feature_hypotheses, osm_input, unmatched_lines
-from gre.agent.schema import (
+from gre.agent.verify import cross_check, resolve
+from gre.agent.vlm.base import StageContext
+from gre.geo import haversine_km
+from gre.graphs.context import NodeRecorder, RunContext
+from gre.graphs.state import AgentState, Record, merge_by_id
+from gre.ingest.photo import PhotoError, prepare_photo
+from gre.records import (
     Box,
     Candidate,
     Clue,
@@ -26,12 +32,6 @@ from gre.agent.schema import (
     Stage,
     StageResult,
 )
-from gre.agent.verify import cross_check, resolve
-from gre.agent.vlm.base import StageContext
-from gre.geo import haversine_km
-from gre.graphs.context import NodeRecorder, RunContext
-from gre.graphs.state import AgentState, Record, merge_by_id
-from gre.photo import PhotoError, prepare_photo
 
 
 class Node(Protocol):

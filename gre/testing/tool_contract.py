@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gre.agent.schema import ToolCall
 from gre.config import Settings
+from gre.records import ToolCall
 from gre.tools.base import Tool, ToolOutput, ToolRegistry
 from gre.tools.toolbox import ToolBox
 

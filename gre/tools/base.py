@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from gre.config import Settings
 
 if TYPE_CHECKING:
-    from gre.tools.http import HttpClient
+    from gre.tools.support.http import HttpClient
 
 ENTRY_POINT_GROUP = "gre.tools"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -93,7 +93,7 @@ class Tool(ABC, Generic[InT, OutT]):
     @property
     def http(self) -> HttpClient:
         """The process's shared HTTP client (User-Agent, rate limits, retries, disk cache)."""
-        from gre.tools.http import shared_client
+        from gre.tools.support.http import shared_client
 
         return shared_client(self.settings)
 

@@ -25,10 +25,10 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gre.config import Settings
 from gre.geo import haversine_km
-from gre.tools import gazetteer_index
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
-from gre.tools.gazetteer import PLACE_KINDS, Gazetteer, Place
-from gre.tools.http import HttpClient, HttpError, RateLimited
+from gre.tools.gazetteer import index as gazetteer_index
+from gre.tools.gazetteer.tool import PLACE_KINDS, Gazetteer, Place
+from gre.tools.support.http import HttpClient, HttpError, RateLimited
 
 NOMINATIM_DOMAIN = "nominatim.openstreetmap.org"
 DEFAULT_MIN_INTERVAL_S = 1.0  # Nominatim's usage policy: at most 1 request per second

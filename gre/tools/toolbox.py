@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gre.agent.schema import ToolCall
 from gre.config import Settings
+from gre.records import ToolCall
 from gre.tools.base import (
     Tool,
     ToolError,

@@ -15,16 +15,16 @@ from typing import Any, ClassVar
 import pytest
 from PIL import Image
 
-from gre.agent.run import Locator
-from gre.agent.schema import Prediction, Trace
 from gre.config import Settings
 from gre.eval.datasets import load_dataset
 from gre.eval.log import RunLog, SampleStart, scan_log
 from gre.eval.runner import EvalConfig, EvalError, Runner, select
 from gre.geo import haversine_km
+from gre.graphs.locator import Locator
+from gre.records import Prediction, Trace
 from gre.testing.fake_openai import FakeOpenAI, Reply
 from gre.tools.base import ToolRegistry
-from gre.tools.exif import read_exif
+from gre.tools.exif.tool import read_exif
 
 PARIS = (48.8566, 2.3522)
 ANSWER = f"<think>x</think><answer>Latitude: {PARIS[0]}, Longitude: {PARIS[1]}</answer>"

@@ -20,15 +20,8 @@ from pydantic import ValidationError
 from gre.config import Settings
 from gre.geo import haversine_km
 from gre.textnorm import fold
-from gre.tools import gazetteer_index
-from gre.tools.gazetteer import (
-    Gazetteer,
-    GazetteerInput,
-    GazetteerOutput,
-    GazetteerTool,
-    Place,
-)
-from gre.tools.gazetteer_index import (
+from gre.tools.gazetteer import index as gazetteer_index
+from gre.tools.gazetteer.index import (
     SCHEMA_VERSION,
     city_radius_km,
     ensure_index,
@@ -38,6 +31,13 @@ from gre.tools.gazetteer_index import (
     read_mo,
     unit_vector,
     weighted_medoid,
+)
+from gre.tools.gazetteer.tool import (
+    Gazetteer,
+    GazetteerInput,
+    GazetteerOutput,
+    GazetteerTool,
+    Place,
 )
 from gre.tools.toolbox import ToolBox
 

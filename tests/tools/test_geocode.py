@@ -17,7 +17,7 @@ from gre.config import Settings
 from gre.testing.replay_server import Canned, ReplayServer
 from gre.testing.tool_contract import check_tool
 from gre.tools.base import ToolRegistry
-from gre.tools.gazetteer_index import ATTRIBUTION
+from gre.tools.gazetteer.index import ATTRIBUTION
 from gre.tools.geocode import (
     DEFAULT_MIN_INTERVAL_S,
     OSM_ATTRIBUTION,
@@ -25,7 +25,7 @@ from gre.tools.geocode import (
     GeocodeOutput,
     GeocodeTool,
 )
-from gre.tools.http import HttpClient
+from gre.tools.support.http import HttpClient
 from gre.tools.toolbox import ToolBox
 
 LICENCE = "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright"

@@ -10,7 +10,7 @@ import pytest
 
 from gre.config import Settings
 from gre.testing.replay_server import Canned, ReplayServer
-from gre.tools.http import HttpClient, HttpError, RateLimited, shared_client
+from gre.tools.support.http import HttpClient, HttpError, RateLimited, shared_client
 
 
 @pytest.fixture

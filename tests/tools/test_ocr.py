@@ -11,24 +11,12 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, features
 from rapidfuzz import fuzz
 
-from gre.agent.schema import Box
 from gre.config import Settings
+from gre.records import Box
 from gre.textnorm import fold
-from gre.tools import ocr
 from gre.tools.base import ToolError, ToolTimeout
-from gre.tools.ocr import (
-    OcrInput,
-    OcrLine,
-    OcrOutput,
-    OcrTool,
-    _scale_for,
-    installed_languages,
-    merge_lines,
-    missing_packs,
-    osd_available,
-    otsu_threshold,
-)
-from gre.tools.ocr_scripts import (
+from gre.tools.ocr import tool as ocr
+from gre.tools.ocr.scripts import (
     ProbeScore,
     Region,
     apt_package,
@@ -41,6 +29,18 @@ from gre.tools.ocr_scripts import (
     same_script,
     scaled_placer,
     text_scripts,
+)
+from gre.tools.ocr.tool import (
+    OcrInput,
+    OcrLine,
+    OcrOutput,
+    OcrTool,
+    _scale_for,
+    installed_languages,
+    merge_lines,
+    missing_packs,
+    osd_available,
+    otsu_threshold,
 )
 from gre.tools.toolbox import ToolBox
 

@@ -20,14 +20,14 @@ from gre.config import Settings
 from gre.geo import haversine_km
 from gre.testing.tool_contract import check_tool
 from gre.textnorm import fold
-from gre.tools.osm import OsmInput, OsmLocalTool, OsmOutput
-from gre.tools.osm_local import (
+from gre.tools.osm.local import (
     LocalIndex,
     distance_m,
     ensure_index,
     index_is_current,
     index_path,
 )
+from gre.tools.osm.tool import OsmInput, OsmLocalTool, OsmOutput
 
 osmium = pytest.importorskip("osmium")
 

@@ -20,8 +20,8 @@ from gre.geo import haversine_km
 from gre.testing.replay_server import Canned, ReplayServer
 from gre.testing.tool_contract import check_tool
 from gre.tools.base import ToolError
-from gre.tools.osm import OsmInput, OsmOutput, OverpassTool
-from gre.tools.osm_overpass import NAME_KEY_REGEX, build_ql, name_regex
+from gre.tools.osm.overpass import NAME_KEY_REGEX, build_ql, name_regex
+from gre.tools.osm.tool import OsmInput, OsmOutput, OverpassTool
 
 pytest.importorskip("overpy")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gre.tools.place_words import guess_language
+from gre.tools.text_clues.place_words import guess_language
 
 
 @pytest.mark.parametrize(

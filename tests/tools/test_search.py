@@ -14,10 +14,9 @@ from pydantic import ValidationError
 from gre.config import Settings
 from gre.testing.replay_server import Canned, ReplayServer
 from gre.testing.tool_contract import check_tool
-from gre.tools import search
 from gre.tools.base import ToolError, ToolRegistry, ToolUnavailable
-from gre.tools.http import HttpClient
-from gre.tools.search import (
+from gre.tools.search import tool as search
+from gre.tools.search.tool import (
     DdgsProvider,
     SearchInput,
     SearchOutput,
@@ -28,6 +27,7 @@ from gre.tools.search import (
     drop_leaks,
     register_provider,
 )
+from gre.tools.support.http import HttpClient
 from gre.tools.toolbox import ToolBox
 
 SEARXNG_ANSWER = {

@@ -11,8 +11,16 @@ import pycountry
 import pytest
 
 from gre.config import Settings
-from gre.tools import text_patterns
-from gre.tools.text_clues import (
+from gre.tools.text_clues import patterns as text_patterns
+from gre.tools.text_clues.patterns import (
+    find_currencies,
+    find_domains,
+    find_phones,
+    find_postcodes,
+    fits_postcode,
+    focus,
+)
+from gre.tools.text_clues.tool import (
     CountryEvidence,
     LanguageGuess,
     TextCluesInput,
@@ -23,14 +31,6 @@ from gre.tools.text_clues import (
     damped,
     language_detector,
     script_of,
-)
-from gre.tools.text_patterns import (
-    find_currencies,
-    find_domains,
-    find_phones,
-    find_postcodes,
-    fits_postcode,
-    focus,
 )
 from gre.tools.toolbox import ToolBox
 

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from gre.agent.schema import Candidate, Clue, Evidence, Hypothesis, PhotoInfo, Stage, StageResult
+from gre.records import Candidate, Clue, Evidence, Hypothesis, PhotoInfo, Stage, StageResult
 
 
 class StageContext(BaseModel):

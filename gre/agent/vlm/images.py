@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from gre.photo import register_heif
+from gre.ingest.heif import register_heif
 
 JPEG_QUALITY = 90
 _CACHE_SIZE = 32

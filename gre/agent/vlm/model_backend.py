@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gre.agent.schema import Stage, StageResult
 from gre.agent.vlm.base import StageContext
 from gre.agent.vlm.chat import ChatError, ChatModel, ChatRequest, ChatResponse, Message
 from gre.agent.vlm.prompts import stage_request
 from gre.agent.vlm.stage_output import StageOutputError, parse_stage, repair_stage
 from gre.config import Settings
+from gre.records import Stage, StageResult
 
 
 def _add_usage(total: dict[str, int], usage: dict[str, int]) -> dict[str, int]:

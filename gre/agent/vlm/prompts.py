@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from gre.agent.schema import Stage
 from gre.agent.vlm.base import StageContext
 from gre.agent.vlm.chat import ChatRequest, ImagePart, Message, TextPart
 from gre.agent.vlm.stage_output import stage_schema
+from gre.records import Stage
 
 MAX_CONTEXT_CHARS = 6000
 MAX_LINES = 40

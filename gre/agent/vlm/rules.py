@@ -16,9 +16,9 @@ from typing import Any
 
 from gre.agent.evidence import ocr_lines
 from gre.agent.lookups import feature_hypotheses
-from gre.agent.schema import Clue, Hypothesis, Level, Stage, StageResult
 from gre.agent.vlm.base import StageContext
 from gre.geo import haversine_km
+from gre.records import Clue, Hypothesis, Level, Stage, StageResult
 from gre.textnorm import fold
 
 _PLACE_LEVEL: dict[str, Level] = {
@@ -120,7 +120,7 @@ def _colocated(hyps: list[tuple[str, Hypothesis]]) -> list[Hypothesis]:
 
 def _language_fit(context: StageContext) -> Callable[[str | None], float]:
     """A weight factor per country: 1 where a language of the text is at home, less elsewhere."""
-    from gre.tools.text_clues import language_homes
+    from gre.tools.text_clues.tool import language_homes
 
     latest = context.results_of("text_clues")[-1:]
     languages = [

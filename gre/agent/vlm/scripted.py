@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gre.agent.schema import STAGES, Stage, StageResult
 from gre.agent.vlm.base import StageContext
+from gre.records import STAGES, Stage, StageResult
 
 
 class ScriptError(ValueError):

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gre.agent.schema import (
+from gre.records import (
     Box,
     Clue,
     ClueKind,

@@ -1,0 +1,5 @@
+"""``python -m gre.cli``."""
+
+from gre.cli.app import main
+
+main()

@@ -1,0 +1,180 @@
+"""Running a graph (staged or direct) on photos and turning the final state into a Trace."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from langgraph.errors import GraphRecursionError
+
+from gre.agent.vlm import make_backend
+from gre.agent.vlm.base import VLMBackend
+from gre.config import Settings
+from gre.graphs import direct, staged
+from gre.graphs.context import RunContext
+from gre.graphs.state import AgentState
+from gre.records import (
+    Candidate,
+    Clue,
+    Evidence,
+    Generation,
+    Hypothesis,
+    NodeTiming,
+    PhotoInfo,
+    Prediction,
+    StageResult,
+    ToolCall,
+    Trace,
+)
+from gre.tools.base import ToolRegistry
+from gre.tools.toolbox import ToolBox
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class Locator:
+    """Locates photos with one compiled graph, one backend and one toolbox (reused per photo)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend: VLMBackend | None = None,
+        toolbox: ToolBox | None = None,
+        registry: ToolRegistry | None = None,
+        script: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.backend = backend if backend is not None else make_backend(settings, script=script)
+        self.toolbox = toolbox if toolbox is not None else ToolBox(settings, registry)
+        self._tmp = tempfile.TemporaryDirectory(prefix="gre-")
+        self.workdir = Path(self._tmp.name)
+        if settings.graph == "direct":
+            self.graph = direct.build_direct_graph()
+            self._recursion_limit = direct.recursion_limit(settings.max_steps)
+        else:
+            self.graph = staged.build_staged_graph()
+            self._recursion_limit = staged.recursion_limit(settings.max_steps)
+
+    def prepare(self, on_event: EventSink | None = None) -> None:
+        """Warm up the tools (build indexes, load models) outside any per-call time limit."""
+        emit = on_event or (lambda _e: None)
+        for name in self.toolbox.registry.names():
+
+            def note(text: str, tool: str = name) -> None:
+                emit({"event": "prepare", "tool": tool, "note": text})
+
+            error = self.toolbox.prepare(name, note)
+            if error:
+                emit({"event": "warning", "node": "prepare", "message": error})
+        warm = getattr(self.backend, "prepare", None)
+        if callable(warm):
+            emit({"event": "prepare", "tool": self.backend.name, "note": "connecting to the model"})
+            error = warm()
+            if error:
+                emit({"event": "warning", "node": "prepare", "message": error})
+
+    def locate(
+        self,
+        path: Path,
+        on_event: EventSink | None = None,
+        *,
+        leak_terms: list[str] | None = None,
+    ) -> Trace:
+        """Run the graph on one photo. Always returns a Trace; never raises for bad input.
+
+        ``leak_terms`` (the evaluation's sample id and file name) are dropped from web
+        search results, so a benchmark photo cannot be found by searching for itself.
+        """
+        emit = on_event or (lambda _e: None)
+        options = {
+            "ignore_metadata": self.settings.ignore_metadata,
+            "offline": self.settings.offline,
+            "max_steps": self.settings.max_steps,
+            "graph": self.settings.graph,
+            "leak_terms": list(leak_terms or []),
+        }
+        state: AgentState = {
+            "input_path": str(path),
+            "options": options,
+            "step": 0,
+            "iteration": 0,
+        }
+        ctx = RunContext(self.settings, self.backend, self.toolbox, self.workdir)
+        emit({"event": "run_start", "path": str(path), "backend": self.backend.name})
+        last: dict[str, Any] = dict(state)
+        error: str | None = None
+        t0 = time.perf_counter()
+        try:
+            for mode, chunk in self.graph.stream(
+                state,
+                context=ctx,
+                stream_mode=["values", "custom"],
+                config={"recursion_limit": self._recursion_limit},
+            ):
+                if mode == "values":
+                    last = chunk
+                else:
+                    emit(chunk)
+        except GraphRecursionError:
+            error = "the run hit its step limit before answering"
+        except Exception as exc:  # the trace must survive any failure
+            error = f"run failed: {type(exc).__name__}: {exc}"
+        finally:
+            work = last.get("photo", {}).get("work_path")
+            if work:
+                Path(work).unlink(missing_ok=True)
+        trace = self._trace(last, error, (time.perf_counter() - t0) * 1000, options)
+        emit({"event": "run_end", "trace": trace})
+        return trace
+
+    def _trace(
+        self, state: dict[str, Any], error: str | None, ms: float, options: dict[str, Any]
+    ) -> Trace:
+        error = state.get("error") or error
+        prediction = (
+            Prediction.model_validate(state["prediction"])
+            if state.get("prediction")
+            else Prediction(abstained=True, reason=error or "the run ended without an answer")
+        )
+        return Trace(
+            photo=PhotoInfo.model_validate(state["photo"]) if state.get("photo") else None,
+            backend=self.backend.name,
+            graph=self.settings.graph,
+            model=self.backend.model,
+            options=options,
+            steps=int(state.get("step", 0)),
+            stages=[StageResult.model_validate(s) for s in state.get("stages", [])],
+            generations=[Generation.model_validate(g) for g in state.get("generations", [])],
+            clues=[Clue.model_validate(c) for c in state.get("clues", [])],
+            hypotheses=[Hypothesis.model_validate(h) for h in state.get("hypotheses", [])],
+            evidence=[Evidence.model_validate(e) for e in state.get("evidence", [])],
+            candidates=[Candidate.model_validate(c) for c in state.get("candidates", [])],
+            tool_calls=[ToolCall.model_validate(t) for t in state.get("tool_calls", [])],
+            timings=[NodeTiming.model_validate(t) for t in state.get("timings", [])],
+            warnings=list(state.get("warnings", [])),
+            prediction=prediction,
+            error=error,
+            duration_ms=round(ms, 1),
+        )
+
+    def close(self) -> None:
+        """Close the backend and tools and remove the working directory."""
+        self.backend.close()
+        self.toolbox.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Locator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Opening photos safely: limits, decompression-bomb guard, HEIF, the clean working copy."""

@@ -1,0 +1,141 @@
+"""The staged graph: topology, the step budget, and runs that end with an answer whatever fails."""
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gre.agent.vlm.scripted import ScriptedBackend
+from gre.config import Settings
+from gre.graphs.locator import Locator
+from gre.graphs.staged import build_staged_graph
+from gre.records import Hypothesis, StageResult
+from gre.tools.base import ToolRegistry
+
+NODES = ("ingest", "scene", "details", "semantic", "verify", "converge")
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    p = tmp_path / "scene.jpg"
+    Image.new("RGB", (320, 240), (90, 140, 200)).save(p)
+    return p
+
+
+def test_topology() -> None:
+    g = build_staged_graph().get_graph()
+    assert set(g.nodes) == {"__start__", *NODES, "__end__"}
+    edges = {(e.source, e.target, e.conditional) for e in g.edges}
+    assert edges == {
+        ("__start__", "ingest", False),
+        ("ingest", "scene", True),
+        ("ingest", "__end__", True),
+        ("scene", "details", False),
+        ("details", "semantic", False),
+        ("semantic", "verify", False),
+        ("verify", "converge", False),
+        ("converge", "scene", True),
+        ("converge", "details", True),
+        ("converge", "semantic", True),
+        ("converge", "__end__", True),
+    }
+
+
+def _undecided() -> list[StageResult]:
+    """A model that always sees two equally likely, far-apart places."""
+    return [
+        StageResult(
+            stage="semantic",
+            summary="torn between two cities",
+            hypotheses=[
+                Hypothesis(level="city", name="Lima", lat=-12.05, lon=-77.04, confidence=0.5),
+                Hypothesis(level="city", name="Manila", lat=14.6, lon=120.98, confidence=0.5),
+            ],
+        )
+    ]
+
+
+@pytest.mark.parametrize("max_steps", [3, 5, 8])
+def test_budget_ends_with_a_prediction(photo: Path, session_cache: Path, max_steps: int) -> None:
+    settings = Settings(cache_dir=session_cache, offline=True, max_steps=max_steps)
+    backend = ScriptedBackend(_undecided(), cycle=True)
+    events: list[dict] = []
+    with Locator(settings, backend=backend, registry=ToolRegistry()) as loc:
+        trace = loc.locate(photo, on_event=events.append)
+    assert trace.error is None
+    assert trace.steps == max_steps  # it kept looping while the budget lasted, and stopped
+    assert len(backend.calls) == max_steps
+    assert trace.prediction.lat is not None and not trace.prediction.abstained
+    assert trace.prediction.label in {"Lima", "Manila"}
+    assert {a.label for a in trace.prediction.alternatives} & {"Lima", "Manila"}
+    loops = [e for e in events if e["event"] == "loop"]
+    assert len(loops) == max_steps - 3
+    # a disagreement at city level loops to the semantic stage with the reason given to the model
+    focus = [ctx.focus for stage, ctx in backend.calls if stage == "semantic" and ctx.iteration]
+    assert all(f and "disagree" in f for f in focus)
+
+
+def test_every_tool_missing_still_answers_unknown(photo: Path, session_cache: Path) -> None:
+    settings = Settings(cache_dir=session_cache, offline=True)
+    with Locator(settings, registry=ToolRegistry()) as loc:
+        trace = loc.locate(photo)
+    assert trace.error is None
+    assert trace.prediction.abstained and trace.prediction.level == "unknown"
+    assert trace.tool_calls and all(c.skipped for c in trace.tool_calls)
+    assert all(e.skipped for e in trace.evidence)
+
+
+class _Exploding:
+    name = "exploding"
+    model = None
+
+    def propose(self, stage, images, context):  # type: ignore[no-untyped-def]
+        raise RuntimeError("model server fell over")
+
+    def close(self) -> None:
+        pass
+
+
+def test_backend_exception_is_a_failed_stage(photo: Path, session_cache: Path) -> None:
+    settings = Settings(cache_dir=session_cache, offline=True)
+    with Locator(settings, backend=_Exploding(), registry=ToolRegistry()) as loc:
+        trace = loc.locate(photo)
+    assert trace.error is None
+    assert [s.ok for s in trace.stages] == [False, False, False]
+    assert "model server fell over" in (trace.stages[0].error or "")
+    assert trace.prediction.abstained
+
+
+def test_bad_photo_is_an_error_not_an_exception(tmp_path: Path, session_cache: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    with Locator(Settings(cache_dir=session_cache), registry=ToolRegistry()) as loc:
+        trace = loc.locate(bad)
+        good = tmp_path / "good.png"
+        Image.new("RGB", (50, 50)).save(good)
+        after = loc.locate(good)  # the locator still works after a bad photo
+    assert trace.error and "not an image" in trace.error
+    assert trace.prediction.abstained and trace.stages == []
+    assert after.error is None and after.steps == 3
+
+
+def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, session_cache: Path) -> None:
+    script = [
+        StageResult(stage="scene", summary="Mediterranean old town", clues=[]),
+        StageResult(
+            stage="semantic",
+            hypotheses=[
+                Hypothesis(level="city", name="Arezzo", lat=43.4633, lon=11.8796, confidence=0.8)
+            ],
+        ),
+    ]
+    backend = ScriptedBackend(script)
+    with Locator(
+        Settings(cache_dir=session_cache, offline=True), backend=backend, registry=ToolRegistry()
+    ) as loc:
+        trace = loc.locate(photo)
+    assert trace.prediction.label == "Arezzo"
+    assert trace.prediction.level == "city"
+    assert trace.stages[0].summary == "Mediterranean old town"
+    assert trace.candidates[0].hypothesis == "h1"
+    assert [t.node for t in trace.timings][:6] == list(NODES)

@@ -1,0 +1,111 @@
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gre.ingest.photo import PhotoError, prepare_photo
+
+
+def _prepare(path: Path, tmp_path: Path, max_pixels: int = 100_000_000, max_bytes: int = 2**30):
+    return prepare_photo(path, tmp_path / "work", max_pixels=max_pixels, max_bytes=max_bytes)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _bomb_png(path: Path, side: int) -> None:
+    """A tiny file that claims to be side x side pixels."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def test_missing_dir_empty_and_non_image(tmp_path: Path) -> None:
+    with pytest.raises(PhotoError, match="no such file"):
+        _prepare(tmp_path / "nope.jpg", tmp_path)
+    with pytest.raises(PhotoError, match="is a directory"):
+        _prepare(tmp_path, tmp_path)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(PhotoError, match="empty file"):
+        _prepare(empty, tmp_path)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a picture at all\n")
+    with pytest.raises(PhotoError, match="not an image"):
+        _prepare(text, tmp_path)
+
+
+def test_truncated_jpeg(tmp_path: Path) -> None:
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(good, quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(PhotoError, match="truncated or corrupt"):
+        _prepare(cut, tmp_path)
+
+
+def test_pixel_limit_and_decompression_bomb(tmp_path: Path) -> None:
+    small = tmp_path / "small.png"
+    Image.new("RGB", (100, 100)).save(small)
+    with pytest.raises(PhotoError, match=r"over the .* MP limit"):
+        _prepare(small, tmp_path, max_pixels=5000)
+    bomb = tmp_path / "bomb.png"
+    _bomb_png(bomb, 60_000)  # 3.6 gigapixels in a few hundred bytes
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(PhotoError, match="decompression-bomb"):
+        _prepare(bomb, tmp_path)
+
+
+def test_file_size_limit(tmp_path: Path) -> None:
+    p = tmp_path / "a.png"
+    Image.new("RGB", (50, 50)).save(p)
+    with pytest.raises(PhotoError, match="over the"):
+        _prepare(p, tmp_path, max_bytes=10)
+
+
+def test_messages_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    with pytest.raises(PhotoError) as info:
+        _prepare(bad, tmp_path)
+    assert "\n" not in str(info.value)
+    assert str(bad) in str(info.value)
+
+
+def test_working_copy_is_upright_and_metadata_free(tmp_path: Path) -> None:
+    src = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (43.0, 28.0, 2.8), 3: "E", 4: (11.0, 53.0, 6.4)})
+    Image.new("RGB", (300, 200), (10, 120, 40)).save(src, exif=exif)
+    info = _prepare(src, tmp_path)
+    assert (info.width, info.height) == (300, 200)
+    with Image.open(info.work_path) as work:
+        assert work.size == (200, 300)  # transposed upright
+        assert work.format == "PNG"
+        assert len(work.getexif()) == 0
+        assert "exif" not in work.info
+
+
+def test_large_photo_is_downscaled_for_work(tmp_path: Path) -> None:
+    src = tmp_path / "big.jpg"
+    Image.new("RGB", (6000, 1000), (1, 2, 3)).save(src)
+    info = _prepare(src, tmp_path)
+    with Image.open(info.work_path) as work:
+        assert max(work.size) == 4000
+
+
+def test_heif_opens(shared_data: Path, tmp_path: Path) -> None:
+    heif = shared_data / "images/exif/exifsamples_madrid_HMD_Nokia_8.3_5G_hdr.heif"
+    info = _prepare(heif, tmp_path)
+    assert info.format == "HEIF"
+    assert Path(info.work_path).exists()

@@ -1,0 +1,98 @@
+"""The example plugin under examples/, installed for real, is found and used like a built-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gre.testing.tool_contract import check_tool
+from gre.tools.base import ToolRegistry
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "examples" / "gre-utc-offset"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pip-install the plugin (its own pyproject) into a private directory on sys.path."""
+    target = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(PLUGIN),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    sys.path.insert(0, str(target))
+    try:
+        yield target
+    finally:
+        sys.path.remove(str(target))
+        for name in [m for m in sys.modules if m.startswith("gre_utc_offset")]:
+            del sys.modules[name]
+
+
+def test_registry_finds_the_plugin(installed: Path) -> None:
+    registry = ToolRegistry.discover()
+    spec = registry.get("utc_offset")
+    assert spec.package == "gre-utc-offset"
+    assert not spec.needs_network
+    assert "gazetteer" in registry.names() and registry.load_errors == []
+
+
+def test_plugin_keeps_the_contract(installed: Path, tmp_path: Path) -> None:
+    cls = ToolRegistry.discover().get("utc_offset").cls
+    calls = check_tool(
+        cls,
+        valid=[
+            {"offset": "+02:00", "date": "2024-07-01"},
+            {"offset": "-0500", "date": "2024-01-15"},
+        ],
+        invalid=[{"offset": "+99:00"}, {"offset": "+02:00", "date": "yesterday"}, {}],
+        cache_dir=tmp_path,
+    )
+    summer = calls[0]
+    assert summer.ok and "UTC+2" in summer.summary
+
+
+def test_cli_lists_and_runs_the_plugin(installed: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(installed), "GRE_CACHE_DIR": str(tmp_path)}
+    gre = [sys.executable, "-m", "gre.cli"]
+    listed = subprocess.run(
+        [*gre, "tools", "list", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    tools = {t["name"]: t for t in json.loads(listed.stdout)["tools"]}
+    assert tools["utc_offset"]["package"] == "gre-utc-offset"
+    ran = subprocess.run(
+        [*gre, "tools", "run", "utc_offset", "--arg", "offset=+02:00", "--arg", "date=2024-07-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(ran.stdout)
+    assert "Europe/Paris" in out["zones"] and "Africa/Johannesburg" in out["zones"]
+    assert (out["lon_min"], out["lon_max"]) == (15.0, 45.0)
+    bad = subprocess.run(
+        [*gre, "tools", "run", "utc_offset", "--arg", "offset=noon"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "offset" in bad.stderr
