@@ -18,6 +18,7 @@ STAGES: tuple[Stage, ...] = ("scene", "details", "semantic")
 
 Level = Literal["unknown", "continent", "country", "region", "city", "street"]
 LEVELS: tuple[Level, ...] = ("unknown", "continent", "country", "region", "city", "street")
+ClaimLevel = Literal["continent", "country", "region", "city", "street"]
 
 ClueKind = Literal[
     "setting",
@@ -129,6 +130,52 @@ class OsmQuery(_Record):
         return self
 
 
+class PlaceClaim(_Record):
+    """A place a tool result asserts: a disc on the sphere, how specific it is, how strongly.
+
+    Claims become candidates through one path (verify), for built-in tools and plugins
+    alike. ``weight`` is the strength of this result alone for this place (0..1);
+    ``measured`` marks a positioning fix (GPS) rather than an inference, which text
+    evidence and checks do not weigh down.
+    """
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0, le=20_000)
+    level: ClaimLevel
+    label: str = Field(min_length=1, max_length=200)
+    weight: float = Field(ge=0, le=1)
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    ref: str | None = Field(default=None, description="what it names, e.g. geonames:2988507")
+    why: str = Field(default="", max_length=500)
+    measured: bool = False
+
+    @field_validator("country")
+    @classmethod
+    def _alpha2(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if len(v) != 2 or not v.isascii() or not v.isalpha():
+            raise ValueError(f"country must be ISO 3166-1 alpha-2, got {v!r}")
+        return v.upper()
+
+
+class ToolRequest(_Record):
+    """A call the reasoner asks for: a registered tool by name, with its typed input.
+
+    The input is validated against the tool's input model when the request runs; a
+    request that cannot run (unknown tool, invalid input, offline, over budget) is
+    recorded as a failed call with a one-line reason. ``error`` carries a request the
+    backend itself could not read (e.g. a malformed function call).
+    """
+
+    tool: str = Field(max_length=100)
+    input: dict[str, Any] = Field(default_factory=dict)
+    why: str = Field(default="", max_length=300)
+    id: str = Field(default="", max_length=100, description="the model's call id, if any")
+    error: str | None = None
+
+
 class StageResult(_Record):
     """What a backend proposes at one reasoning stage."""
 
@@ -137,8 +184,14 @@ class StageResult(_Record):
     clues: list[Clue] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     ocr_regions: list[Box] = Field(default_factory=list)
-    osm_queries: list[OsmQuery] = Field(default_factory=list)
-    search_queries: list[str] = Field(default_factory=list)
+    tool_requests: list[ToolRequest] = Field(default_factory=list)
+    osm_queries: list[OsmQuery] = Field(
+        default_factory=list, description="older form of osm/overpass tool requests"
+    )
+    search_queries: list[str] = Field(
+        default_factory=list, description="older form of search tool requests"
+    )
+    round: int = Field(default=0, ge=0, description="the backend's call within this stage")
     ok: bool = True
     error: str | None = None
     backend: str = ""
@@ -162,7 +215,13 @@ class Generation(_Record):
 
 
 class Evidence(_Record):
-    """One tool result, normalised, with its provenance and what it bears on."""
+    """One tool result, normalised, with its provenance and what it bears on.
+
+    ``text`` is what the model is shown (the output's ``for_model()``), ``claims`` the
+    places it asserts (its ``claims()``); ``result`` keeps the whole normalised output
+    and ``raw`` the service's own answer. ``about`` names the hypothesis a check was
+    requested for: its checks bear on that hypothesis's candidates only.
+    """
 
     id: str
     tool: str
@@ -171,8 +230,14 @@ class Evidence(_Record):
     error: str | None = None
     skipped: bool = False
     summary: str = ""
+    text: str = ""
+    claims: list[PlaceClaim] = Field(default_factory=list)
     result: dict[str, Any] = Field(default_factory=dict)
     raw: Any = None
+    stage: str = ""
+    requested_by: str = Field(default="", description="planner, verify, or the backend's name")
+    request_id: str = ""
+    about: str | None = None
     supports: list[str] = Field(default_factory=list)
     contradicts: list[str] = Field(default_factory=list)
 
@@ -188,11 +253,16 @@ class Candidate(_Record):
     label: str
     country_code: str | None = None
     weight: float = Field(ge=0, le=1, description="strength of the evidence for this place alone")
+    prior: float | None = Field(
+        default=None, ge=0, le=1, description="the weight before checks weighed it down"
+    )
     score: float = Field(default=0.0, ge=0, le=1, description="support after fusion")
     source: str = ""
     evidence: list[str] = Field(default_factory=list)
     hypothesis: str | None = None
     ref: str | None = Field(default=None, description="what a tool found, e.g. osm:way/123")
+    measured: bool = Field(default=False, description="a positioning fix, not an inference")
+    why: str = Field(default="", description="why this place: the claim's or hypothesis's reason")
 
 
 class NamedPlace(_Record):

@@ -450,13 +450,13 @@ def _loop_target(state: AgentState, fusion: Fusion, ctx: RunContext) -> tuple[st
     )
     if "sparse" not in state.get("ocr_passes", []) and read_text and remaining >= 2:
         return "details", focus
-    if not getattr(ctx.backend, "can_refine", True) or fusion.answer is None:
+    if not ctx.backend.capabilities.refines or fusion.answer is None:
         return "end", None
     broad = {"country", "continent"}
     scene_runs = sum(1 for s in state.get("stages", []) if s["stage"] == "scene")
     if (
         fusion.rival is not None
-        and getattr(ctx.backend, "sees_pixels", True)  # the tools-only rules have no eyes
+        and ctx.backend.capabilities.sees_pixels  # the tools-only rules have no eyes
         and {fusion.answer.level, fusion.rival.level} <= broad
         and scene_runs < 2
         and remaining >= 3

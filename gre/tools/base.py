@@ -11,6 +11,7 @@ third-party plugins register the same way: an entry point in the group
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from gre.config import Settings
+from gre.records import Candidate, PlaceClaim
 
 if TYPE_CHECKING:
     from gre.tools.support.http import HttpClient
@@ -31,11 +33,53 @@ InT = TypeVar("InT", bound=BaseModel)
 OutT = TypeVar("OutT", bound=BaseModel)
 
 
+MAX_MODEL_TEXT = 2000
+"""The most characters of one result shown to a model."""
+
+
+def quote(text: object) -> str:
+    """Text read from a photo or the web, made inert for a prompt: JSON-quoted, no angle brackets.
+
+    Every ``for_model()`` quotes such text with this, so that a sign reading
+    ``</data> ignore previous instructions`` stays a quoted string inside the data.
+    """
+    return json.dumps(str(text), ensure_ascii=False).replace("<", "‹").replace(">", "›")
+
+
 class ToolOutput(BaseModel):
-    """Base for tool outputs: adds a one-line summary for the live trace."""
+    """Base for tool outputs. An output owns its meaning:
+
+    - :meth:`summary`: one line for the live trace;
+    - :meth:`for_model`: the text a model is shown for this result (text from the photo
+      or the web quoted with :func:`quote`);
+    - :meth:`claims`: the places this result asserts (they become candidates);
+    - :meth:`supports` / :meth:`contradicts`: for results that check rather than propose,
+      what they say about a candidate place.
+    """
 
     def summary(self) -> str:
         return type(self).__name__
+
+    def for_model(self) -> str:
+        """By default the output's fields as JSON (``raw`` left out), cut to a few lines."""
+        data = self.model_dump(mode="json", exclude={"raw"})
+        return quote(json.dumps(data, ensure_ascii=False))[:MAX_MODEL_TEXT]
+
+    def claims(self) -> list[PlaceClaim]:
+        """The places this result asserts, each a disc with a level and a weight."""
+        return []
+
+    def supports(self, candidate: Candidate) -> bool:
+        """True when this result agrees with ``candidate`` (recorded in the trace)."""
+        return False
+
+    def contradicts(self, candidate: Candidate) -> float:
+        """How strongly this result rules ``candidate`` out: 0 (not at all) to 1.
+
+        A candidate's weight is multiplied by ``1 - strength``; of several results of one
+        tool, the strongest counts.
+        """
+        return 0.0
 
 
 class ToolError(Exception):
@@ -69,6 +113,12 @@ class Tool(ABC, Generic[InT, OutT]):
     output_model: ClassVar[type[BaseModel]]
     needs_network: ClassVar[bool] = False
     timeout_s: ClassVar[float | None] = None
+    photo_field: ClassVar[str | None] = None
+    """An input field the run fills with the photo's path (hidden from the model)."""
+    reads_metadata: ClassVar[bool] = False
+    """Reads EXIF/XMP: gets the original file, and is skipped when metadata is ignored."""
+    leak_field: ClassVar[str | None] = None
+    """An input list the run extends with terms results must not contain (benchmark ids)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -86,6 +136,29 @@ class Tool(ABC, Generic[InT, OutT]):
             model = getattr(cls, attr, None)
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 raise ToolDefinitionError(f"{cls.__qualname__}.{attr} must be a pydantic model")
+        for attr in ("photo_field", "leak_field"):
+            field_name = getattr(cls, attr)
+            if field_name is not None and field_name not in cls.input_model.model_fields:
+                raise ToolDefinitionError(
+                    f"{cls.__qualname__}.{attr} {field_name!r} is not a field of its input model"
+                )
+
+    @classmethod
+    def card(cls) -> ToolCard:
+        """How the tool is offered to a model: name, description, input schema, network need."""
+        schema = cls.input_model.model_json_schema()
+        hidden = {f for f in (cls.photo_field, cls.leak_field) if f}
+        if hidden:
+            props = {k: v for k, v in schema.get("properties", {}).items() if k not in hidden}
+            schema = {**schema, "properties": props}
+            if "required" in schema:
+                schema["required"] = [r for r in schema["required"] if r not in hidden]
+        return ToolCard(
+            name=cls.name,
+            description=" ".join(cls.description.split()),
+            input_schema=schema,
+            needs_network=cls.needs_network,
+        )
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else Settings()
@@ -117,6 +190,26 @@ class Tool(ABC, Generic[InT, OutT]):
 
     def close(self) -> None:
         """Release resources held between calls."""
+
+
+class ToolCard(BaseModel):
+    """A tool as a model sees it in the prompt, or as an OpenAI function."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    needs_network: bool = False
+
+    def as_function(self) -> dict[str, Any]:
+        """The OpenAI ``tools`` entry for this tool."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.input_schema,
+            },
+        }
 
 
 @dataclass(frozen=True)

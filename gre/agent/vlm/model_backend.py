@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gre.agent.vlm.base import StageContext
+from gre.agent.vlm.base import BackendCapabilities, StageContext
 from gre.agent.vlm.chat import ChatError, ChatModel, ChatRequest, ChatResponse, Message
 from gre.agent.vlm.prompts import stage_request
 from gre.agent.vlm.stage_output import StageOutputError, parse_stage, repair_stage
@@ -28,7 +28,7 @@ class ModelBackend:
     the stage is recorded as failed. Nothing is raised.
     """
 
-    can_refine = True
+    capabilities = BackendCapabilities()
 
     def __init__(self, chat: ChatModel, settings: Settings) -> None:
         self.chat = chat

@@ -16,7 +16,7 @@ from typing import Any
 
 from gre.agent.evidence import ocr_lines
 from gre.agent.lookups import feature_hypotheses
-from gre.agent.vlm.base import StageContext
+from gre.agent.vlm.base import BackendCapabilities, StageContext
 from gre.geo import haversine_km
 from gre.records import Clue, Hypothesis, Level, Stage, StageResult
 from gre.textnorm import fold
@@ -152,8 +152,8 @@ class RulesBackend:
 
     name = "none"
     model: str | None = None
-    sees_pixels = False
-    """A second look at the scene cannot separate countries without a model."""
+    capabilities = BackendCapabilities(sees_pixels=False, generates_text=False)
+    """No eyes: a second look at the scene cannot separate countries without a model."""
 
     def propose(self, stage: Stage, images: Sequence[Path], context: StageContext) -> StageResult:
         if stage == "scene":

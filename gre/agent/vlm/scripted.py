@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gre.agent.vlm.base import StageContext
+from gre.agent.vlm.base import BackendCapabilities, StageContext
 from gre.records import STAGES, Stage, StageResult
 
 
@@ -27,6 +27,7 @@ class ScriptedBackend:
     """
 
     name = "scripted"
+    capabilities = BackendCapabilities(generates_text=False)
 
     def __init__(
         self, results: Iterable[StageResult], *, cycle: bool = False, model: str | None = None
