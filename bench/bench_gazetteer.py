@@ -63,7 +63,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def child_build(cache: Path) -> dict[str, Any]:
-    from gre.tools.gazetteer.index import build_index, index_path
+    from gre.tools.gazetteer import build_index, index_path
 
     steps: list[str] = []
     path = index_path(cache)
@@ -94,7 +94,7 @@ def _misspell(name: str, rnd: random.Random) -> str:
 
 
 def child_query(cache: Path) -> dict[str, Any]:
-    from gre.tools.gazetteer.tool import Gazetteer
+    from gre.tools.gazetteer import Gazetteer
 
     out: dict[str, Any] = {}
     t0 = time.perf_counter()

@@ -179,7 +179,7 @@ def check_ocr(settings: Settings) -> Check:
 
 
 def check_gazetteer(settings: Settings) -> Check:
-    from gre.tools.gazetteer.index import index_is_current, index_path
+    from gre.tools.gazetteer import index_is_current, index_path
 
     path = index_path(settings.cache_dir)
     if index_is_current(path):

@@ -20,7 +20,7 @@ from PIL import Image
 
 from gre.eval.datasets_base import DatasetError, RecordBuilder, normalize_category, one_line
 from gre.tools.base import ToolError
-from gre.tools.exif.tool import read_exif
+from gre.tools.exif import read_exif
 
 GREVAL_KEYS = ("sample_id", "image_path", "gt_lat", "gt_lon")
 HF_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")

@@ -26,8 +26,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from gre.config import Settings
 from gre.geo import haversine_km
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.tools.gazetteer import PLACE_KINDS, Gazetteer, Place
 from gre.tools.gazetteer import index as gazetteer_index
-from gre.tools.gazetteer.tool import PLACE_KINDS, Gazetteer, Place
 from gre.tools.support.http import HttpClient, HttpError, RateLimited
 
 NOMINATIM_DOMAIN = "nominatim.openstreetmap.org"

@@ -23,7 +23,7 @@ from gre.eval.datasets import (
     load_dataset,
     normalize_category,
 )
-from gre.tools.exif.tool import read_exif
+from gre.tools.exif import read_exif
 
 EXIF_TRUTH = {  # ../shared/data/MANIFEST.md
     "exifsamples_arezzo_DSCN0010.jpg": (43.4674483, 11.8851267),

@@ -24,7 +24,7 @@ from gre.graphs.locator import Locator
 from gre.records import Prediction, Trace
 from gre.testing.fake_openai import FakeOpenAI, Reply
 from gre.tools.base import ToolRegistry
-from gre.tools.exif.tool import read_exif
+from gre.tools.exif import read_exif
 
 PARIS = (48.8566, 2.3522)
 ANSWER = f"<think>x</think><answer>Latitude: {PARIS[0]}, Longitude: {PARIS[1]}</answer>"

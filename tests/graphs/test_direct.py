@@ -22,7 +22,7 @@ from gre.graphs.locator import Locator
 from gre.graphs.state import AgentState
 from gre.records import Generation, Prediction
 from gre.tools.base import Tool, ToolError, ToolRegistry
-from gre.tools.gazetteer.tool import GazetteerInput, GazetteerOutput, Place
+from gre.tools.gazetteer import GazetteerInput, GazetteerOutput, Place
 from gre.tools.toolbox import ToolBox
 
 GRE_REPLY = (

@@ -14,7 +14,7 @@ from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from gre.config import Settings
 from gre.tools.base import ToolError
-from gre.tools.exif.tool import (
+from gre.tools.exif import (
     ExifInput,
     ExifOutput,
     ExifTool,

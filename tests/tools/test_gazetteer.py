@@ -20,25 +20,21 @@ from pydantic import ValidationError
 from gre.config import Settings
 from gre.geo import haversine_km
 from gre.textnorm import fold
-from gre.tools.gazetteer import index as gazetteer_index
-from gre.tools.gazetteer.index import (
-    SCHEMA_VERSION,
-    city_radius_km,
-    ensure_index,
-    index_is_current,
-    index_path,
-    iter_json_object,
-    read_mo,
-    unit_vector,
-    weighted_medoid,
-)
-from gre.tools.gazetteer.tool import (
+from gre.tools.gazetteer import (
     Gazetteer,
     GazetteerInput,
     GazetteerOutput,
     GazetteerTool,
     Place,
+    ensure_index,
+    index_is_current,
+    index_path,
 )
+from gre.tools.gazetteer import index as gazetteer_index
+from gre.tools.gazetteer.geometry import city_radius_km, unit_vector, weighted_medoid
+from gre.tools.gazetteer.index import SCHEMA_VERSION
+from gre.tools.gazetteer.names import read_mo
+from gre.tools.gazetteer.sources import iter_json_object
 from gre.tools.toolbox import ToolBox
 
 AREZZO = (43.4674483, 11.8851267)  # EXIF of the shared Arezzo photo

@@ -17,7 +17,7 @@ from gre.config import Settings
 from gre.testing.replay_server import Canned, ReplayServer
 from gre.testing.tool_contract import check_tool
 from gre.tools.base import ToolRegistry
-from gre.tools.gazetteer.index import ATTRIBUTION
+from gre.tools.gazetteer import ATTRIBUTION
 from gre.tools.geocode import (
     DEFAULT_MIN_INTERVAL_S,
     OSM_ATTRIBUTION,

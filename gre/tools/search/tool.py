@@ -25,7 +25,6 @@ Text from the web is data: it is returned to the model, never interpreted here.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from gre.config import Settings
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.tools.support.cache import SqliteCache
 from gre.tools.support.http import HttpClient, HttpError, shared_client
 
 PROVIDER_GROUP = "gre.search_providers"
@@ -343,42 +343,6 @@ def make_provider(settings: Settings) -> SearchProvider:
     return factory(settings)
 
 
-# ---------------------------------------------------------------------- cache
-
-
-class _ResultCache:
-    """Provider results in SQLite, keyed by provider, query, count and region."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS result (key TEXT PRIMARY KEY, results TEXT, stored REAL)"
-        )
-        self._lock = threading.Lock()
-
-    def get(self, key: str, ttl_s: float) -> list[SearchResult] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT results, stored FROM result WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None or time.time() - row[1] > ttl_s:
-            return None
-        return [SearchResult.model_validate(r) for r in json.loads(row[0])]
-
-    def put(self, key: str, results: list[SearchResult]) -> None:
-        payload = json.dumps([r.model_dump() for r in results])
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO result VALUES (?, ?, ?)", (key, payload, time.time())
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
 # ---------------------------------------------------------------------- the tool
 
 
@@ -415,7 +379,7 @@ class SearchTool(Tool[SearchInput, SearchOutput]):
     ) -> None:
         super().__init__(settings)
         self._provider = provider
-        self._cache: _ResultCache | None = None
+        self._cache: SqliteCache | None = None
         self._lock = threading.Lock()
 
     def provider(self) -> SearchProvider:
@@ -425,11 +389,12 @@ class SearchTool(Tool[SearchInput, SearchOutput]):
                 self._provider = make_provider(self.settings)
             return self._provider
 
-    def _results_cache(self) -> _ResultCache:
+    def _results_cache(self) -> SqliteCache:
+        """Provider results on disk, keyed by provider, query, count and region."""
         with self._lock:
             if self._cache is None:
                 path = Path(self.settings.cache_dir) / "search" / "results.sqlite"
-                self._cache = _ResultCache(path)
+                self._cache = SqliteCache(path)
             return self._cache
 
     def unavailable_reason(self) -> str | None:
@@ -449,11 +414,13 @@ class SearchTool(Tool[SearchInput, SearchOutput]):
         limit = max(1, min(params.max_results, cap))
         key = json.dumps([provider.name, params.query, limit, params.region])
         cache = self._results_cache()
-        results = cache.get(key, CACHE_TTL_S)
-        from_cache = results is not None
-        if results is None:
+        cached = cache.get_json(key, CACHE_TTL_S)
+        from_cache = cached is not None
+        if cached is None:
             results = provider.search(params.query, limit, params.region)[:limit]
-            cache.put(key, results)
+            cache.put_json(key, [r.model_dump() for r in results])
+        else:
+            results = [SearchResult.model_validate(r) for r in cached]
         kept, dropped = drop_leaks(results, params.exclude)
         return SearchOutput(
             results=kept, provider=provider.name, dropped=dropped, from_cache=from_cache

@@ -12,7 +12,6 @@ import atexit
 import hashlib
 import json
 import random
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import httpx
 
 from gre.config import Settings
 from gre.tools.base import ToolError
+from gre.tools.support.cache import SqliteCache
 
 MAX_BACKOFF_S = 60.0
 RETRY_STATUS = frozenset({429, 502, 503, 504})
@@ -64,38 +64,15 @@ class HttpResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-class _Cache:
-    """Successful responses in SQLite, with a time to live per lookup."""
+def _pack(response: HttpResponse) -> bytes:
+    """A response as cache bytes: status and headers as one JSON line, then the body."""
+    return json.dumps([response.status, response.headers]).encode() + b"\n" + response.content
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS response (key TEXT PRIMARY KEY, status INTEGER, "
-            "headers TEXT, content BLOB, stored REAL)"
-        )
-        self._lock = threading.Lock()
 
-    def get(self, key: str, ttl_s: float) -> HttpResponse | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT status, headers, content, stored FROM response WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None or time.time() - row[3] > ttl_s:
-            return None
-        return HttpResponse(row[0], row[2], json.loads(row[1]), from_cache=True)
-
-    def put(self, key: str, response: HttpResponse) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO response VALUES (?, ?, ?, ?, ?)",
-                (key, response.status, json.dumps(response.headers), response.content, time.time()),
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+def _unpack(blob: bytes) -> HttpResponse:
+    head, _, content = blob.partition(b"\n")
+    status, headers = json.loads(head)
+    return HttpResponse(status, content, headers, from_cache=True)
 
 
 class HttpClient:
@@ -119,7 +96,7 @@ class HttpClient:
             transport=transport,
             follow_redirects=True,
         )
-        self._cache = _Cache(Path(settings.cache_dir) / "http" / "responses.sqlite")
+        self._cache = SqliteCache(Path(settings.cache_dir) / "http" / "responses.sqlite")
         self._next_slot: dict[str, float] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._down: dict[str, tuple[float, str]] = {}  # host -> (when, why) it was unreachable
@@ -179,7 +156,7 @@ class HttpClient:
         if cache_ttl_s > 0:
             cached = self._cache.get(key, cache_ttl_s)
             if cached is not None:
-                return cached
+                return _unpack(cached)
         host = urlsplit(url).netloc
         self._check_up(host)
         last = ""
@@ -199,7 +176,7 @@ class HttpClient:
             else:
                 if response.status == 200:
                     if cache_ttl_s > 0:
-                        self._cache.put(key, response)
+                        self._cache.put(key, _pack(response))
                     return response
                 last = f"HTTP {response.status}"
                 if response.status not in RETRY_STATUS:
