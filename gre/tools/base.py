@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from gre.config import Settings
+from gre.errors import GreError
 
 if TYPE_CHECKING:
     from gre.tools.support.http import HttpClient
@@ -38,11 +39,11 @@ class ToolOutput(BaseModel):
         return type(self).__name__
 
 
-class ToolError(Exception):
+class ToolError(GreError):
     """A tool could not answer this query; the message is shown to the model and the user."""
 
 
-class ToolUnavailable(ToolError):
+class ToolUnavailable(ToolError, RuntimeError):
     """A tool cannot run at all here (a missing binary, package, or data)."""
 
 
@@ -50,7 +51,7 @@ class ToolTimeout(ToolError, TimeoutError):
     """A tool ran past its time limit."""
 
 
-class ToolDefinitionError(TypeError):
+class ToolDefinitionError(GreError, TypeError):
     """A Tool subclass is declared wrongly (caught when the class is defined)."""
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from gre.agent.vlm.base import StageContext, VLMBackend
 from gre.agent.vlm.chat import ChatError, ChatModel
 from gre.config import Settings
+from gre.errors import GreError
 
 __all__ = ["BackendError", "StageContext", "VLMBackend", "make_backend", "make_chat_model"]
 
 
-class BackendError(RuntimeError):
+class BackendError(GreError, RuntimeError):
     """A backend cannot be created with this configuration (one-line message)."""
 
 

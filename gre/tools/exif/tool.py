@@ -19,6 +19,7 @@ from typing import Any, Literal
 from PIL import ExifTags, Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 
+from gre.errors import GreError
 from gre.ingest.heif import register_heif
 from gre.tools.base import Tool, ToolError, ToolOutput
 
@@ -363,7 +364,7 @@ def _xmp_packet(im: Image.Image) -> str | bytes | None:
 # --- GPS values ---------------------------------------------------------------------------
 
 
-class _Malformed(ValueError):
+class _Malformed(GreError, ValueError):
     """A metadata value that cannot be read as what it should be."""
 
 
