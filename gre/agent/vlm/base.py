@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from gre.agent.vlm.chat import ChatRequest, ChatResponse
 from gre.records import Candidate, Clue, Evidence, Hypothesis, PhotoInfo, Stage, StageResult
 
 
@@ -47,3 +48,10 @@ class VLMBackend(Protocol):
     ) -> StageResult: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """A backend that can also answer free text (model backends; not ``none`` or ``scripted``)."""
+
+    def generate(self, request: ChatRequest) -> ChatResponse: ...
