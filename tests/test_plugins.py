@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import pytest
 from typer.testing import CliRunner
@@ -148,6 +148,28 @@ def test_broken_plugins_are_load_errors_and_gre_still_runs(
     assert "backend 'broken_backend_test' failed to load" in result.stderr
     result = runner.invoke(app, ["locate", "--json", str(photo)])
     assert result.exit_code == 0, result.output
+    from gre.doctor import check_plugins
+
+    graphs_check = {c.name: c for c in check_plugins()}["graphs"]
+    assert not graphs_check.ok and "not_a_graph_test" in graphs_check.hint
+    assert graphs_check.detail.startswith("staged, direct")
+
+
+def test_tool_registry_can_be_rebuilt_on_it() -> None:
+    """The generic registry finds the same tools, packages and errors as ToolRegistry."""
+    from gre.tools.base import Tool, ToolRegistry
+
+    def is_tool(obj: object) -> TypeGuard[type[Tool[Any, Any]]]:
+        return isinstance(obj, type) and issubclass(obj, Tool)
+
+    generic = Registry.discover(
+        "gre.tools", noun="tool", kind="a Tool subclass", check=is_tool, name_of=lambda c: c.name
+    )
+    legacy = ToolRegistry.discover()
+    assert generic.names() == legacy.names() and generic.load_errors == legacy.load_errors
+    for name in legacy.names():
+        assert generic.get(name) is legacy.get(name).cls
+        assert generic.plugin(name).package == legacy.get(name).package
 
 
 def test_install_failure_is_one_line(tmp_path: Path) -> None:
