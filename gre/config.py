@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir, user_config_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,9 +16,7 @@ from pydantic_settings import (
 )
 
 from gre import __version__
-
-BackendName = Literal["none", "scripted", "openai", "transformers", "vllm"]
-GraphName = Literal["staged", "direct"]
+from gre.plugins import declared_names, unknown_name
 
 
 def default_config_file() -> Path:
@@ -31,8 +29,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRE_", extra="ignore", validate_default=True)
 
-    backend: BackendName = "none"
-    graph: GraphName = "staged"
+    backend: str = Field(default="none", description="a gre.backends entry point")
+    graph: str = Field(default="staged", description="a gre.graphs entry point")
     model_url: str | None = Field(default=None, description="OpenAI-compatible base URL")
     model: str | None = Field(
         default=None, description="model name served at model_url, or a local path / hub id"
@@ -72,6 +70,16 @@ class Settings(BaseSettings):
 
     cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("gre")))
     contact: str | None = Field(default=None, description="e-mail or URL sent to OSM services")
+
+    @field_validator("backend", "graph")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        """Backends and graphs are plugins: the name must be declared (nothing is imported)."""
+        group = f"gre.{info.field_name}s"
+        known = declared_names(group)
+        if value not in known:
+            raise ValueError(unknown_name(str(info.field_name), value, known))
+        return value
 
     @property
     def user_agent(self) -> str:

@@ -258,6 +258,30 @@ def check_tools() -> Check:
     return Check(area="tools", name="plugins", ok=True, detail=detail)
 
 
+def check_plugins() -> list[Check]:
+    """Backends, graphs and dataset formats found by entry point; broken ones are named."""
+    from gre.agent.vlm import backend_registry
+    from gre.eval.datasets import format_registry
+    from gre.graphs.specs import graph_registry
+
+    checks = []
+    for name, registry in (
+        ("backends", backend_registry()),
+        ("graphs", graph_registry()),
+        ("dataset formats", format_registry()),
+    ):
+        checks.append(
+            Check(
+                area="plugins",
+                name=name,
+                ok=not registry.load_errors,
+                detail=", ".join(registry.names()),
+                hint="; ".join(registry.load_errors),
+            )
+        )
+    return checks
+
+
 def run_checks(settings: Settings, *, probe_cuda: bool = True) -> list[Check]:
     """Every check, in report order."""
     checks = [
@@ -273,6 +297,7 @@ def run_checks(settings: Settings, *, probe_cuda: bool = True) -> list[Check]:
         check_vllm(settings),
         check_ocr(settings),
         check_tools(),
+        *check_plugins(),
         check_gazetteer(settings),
         check_cache(settings),
         *check_network(settings),

@@ -1,4 +1,5 @@
-"""Shared fixtures: a socket guard (no network but loopback), shared data, a session cache."""
+"""Shared fixtures: a socket guard (no network but loopback), shared data, a session cache,
+and the test plugins installed for real."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 import pytest
 
 from gre.config import Settings
+from gre.testing.plugins import InstalledPlugin, install_plugin, on_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_PLUGINS = REPO / "tests" / "plugins" / "gre-test-plugins"
+BROKEN_PLUGINS = REPO / "tests" / "plugins" / "gre-broken-plugins"
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -86,3 +90,23 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def settings(session_cache: Path) -> Settings:
     """Offline settings using the session cache."""
     return Settings(cache_dir=session_cache, offline=True)
+
+
+@pytest.fixture(scope="session")
+def test_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledPlugin]:
+    """tests/plugins/gre-test-plugins pip-installed and importable for the rest of the session.
+
+    It adds a backend (``echo_test``), a graph (``one_shot_test``) and a dataset format
+    (``tsv_test``), none of them a built-in, through their entry points.
+    """
+    plugin = install_plugin(TEST_PLUGINS, tmp_path_factory.mktemp("test-plugins-site"))
+    with on_path(plugin):
+        yield plugin
+
+
+@pytest.fixture
+def broken_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledPlugin]:
+    """tests/plugins/gre-broken-plugins installed for one test: every entry point is broken."""
+    plugin = install_plugin(BROKEN_PLUGINS, tmp_path_factory.mktemp("broken-plugins-site"))
+    with on_path(plugin):
+        yield plugin

@@ -30,6 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gre.errors import GreError
 from gre.geo import valid_latlon
 
 Axis = Literal["lat", "lon"]
@@ -46,7 +47,7 @@ class ParsedAnswer(BaseModel):
     form: str = Field(description="labelled, hemisphere, dms, list or pair")
 
 
-class AnswerParseError(ValueError):
+class AnswerParseError(GreError, ValueError):
     """No valid coordinates in the text; the message says why in one line."""
 
 

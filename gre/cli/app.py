@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gre.cli.common import fail, load_settings, make_console
+from gre.cli.common import fail, load_settings, make_console, registered
 
 app = typer.Typer(
     name="gre",
@@ -61,11 +61,11 @@ def locate(
     offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
     backend: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--backend", help="none (tools only), openai, transformers, vllm, scripted."),
+        typer.Option("--backend", help=f"{registered('gre.backends')}; default none (tools only)."),
     ] = None,
     graph: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--graph", help="staged (default) or direct (GRE's single pass)."),
+        typer.Option("--graph", help=f"{registered('gre.graphs')}; default staged."),
     ] = None,
     model_url: Annotated[
         Optional[str],  # noqa: UP045
@@ -85,7 +85,9 @@ def locate(
     ] = None,
 ) -> None:
     """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
-    from gre.agent.vlm import BackendError
+    from gre.agent.vlm import BackendError, make_backend
+    from gre.agent.vlm.backends import MODEL_RUNTIMES
+    from gre.agent.vlm.base import TextGenerator
     from gre.export import to_geojson, write_json_atomic
     from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction
 
@@ -98,15 +100,26 @@ def locate(
         model=model,
         max_steps=max_steps,
     )
-    from gre.graphs.direct import NEEDS_MODEL
     from gre.graphs.locator import Locator
-
-    if settings.graph == "direct" and settings.backend in ("none", "scripted"):
-        raise fail(NEEDS_MODEL)
+    from gre.graphs.specs import graph_registry
+    from gre.plugins import PluginError
 
     try:
-        locator = Locator(settings, script=script)
-    except BackendError as exc:
+        spec = graph_registry().get(settings.graph)
+        made = make_backend(settings, script=script)
+    except (BackendError, PluginError) as exc:
+        raise fail(str(exc)) from None
+    if spec.needs_text_model and not isinstance(made, TextGenerator):
+        made.close()
+        runtimes = "|".join(MODEL_RUNTIMES)
+        raise fail(
+            f"the {spec.name} graph needs a model backend that generates text "
+            f"(GRE_BACKEND={runtimes}); {settings.backend!r} does not"
+        )
+    try:
+        locator = Locator(settings, backend=made)
+    except PluginError as exc:
+        made.close()
         raise fail(str(exc)) from None
     out = make_console()
     err = make_console(stderr=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -17,6 +18,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+@functools.cache
+def registered(group: str) -> str:
+    """The names a plugin group declares, for a flag's help (reads metadata; imports nothing)."""
+    from gre.plugins import declared_names
+
+    return ", ".join(declared_names(group))
+
+
 def load_settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
@@ -27,7 +36,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        raise fail(f"invalid configuration: {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise fail(f"invalid configuration: {where}: {message}") from None
     except (OSError, ValueError) as exc:
         raise fail(f"cannot read the configuration: {exc}") from None
 

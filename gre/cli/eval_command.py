@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+from gre.cli.common import registered
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,16 +27,16 @@ def eval_command(
         ),
     ] = None,
     dataset_format: Annotated[
-        str, typer.Option("--format", help="auto, greval, csv, osv5m, folder, hf.")
+        str, typer.Option("--format", help=f"auto (detect), {registered('gre.datasets')}.")
     ] = "auto",
     images: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--images", help="Image folder for CSV datasets."),
     ] = None,
-    graph: Annotated[str, typer.Option("--graph", help="staged or direct.")] = "staged",
+    graph: Annotated[str, typer.Option("--graph", help=f"{registered('gre.graphs')}.")] = "staged",
     backend: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--backend", help="none, openai, transformers, vllm; default from config."),
+        typer.Option("--backend", help=f"{registered('gre.backends')}; default from config."),
     ] = None,
     model_url: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -68,7 +70,7 @@ def eval_command(
     from rich.console import Console
 
     from gre.cli.common import fail, load_settings
-    from gre.eval.datasets import DatasetError, DatasetFormat, load_dataset
+    from gre.eval.datasets import DatasetError, load_dataset
     from gre.eval.runner import EvalConfig, EvalError, Runner
 
     err = Console(stderr=True, highlight=False)
@@ -86,8 +88,7 @@ def eval_command(
         offline=not web,
     )
     try:
-        fmt = cast("DatasetFormat", dataset_format)
-        data = load_dataset(dataset, format=fmt, images=images, strict=strict)
+        data = load_dataset(dataset, format=dataset_format, images=images, strict=strict)
     except DatasetError as exc:
         raise fail(str(exc)) from None
     if data.report.loaded < data.report.total:
@@ -104,11 +105,12 @@ def eval_command(
     )
     log_path = out or Path("runs") / f"{data.name}-{settings.graph}.jsonl"
     from gre.agent.vlm import BackendError
+    from gre.plugins import PluginError
 
     try:
         runner = Runner(data, settings, config, log_path)
         progress = asyncio.run(runner.run(None if quiet else _live(err)))
-    except (EvalError, BackendError) as exc:
+    except (EvalError, BackendError, PluginError) as exc:
         raise fail(str(exc)) from None
     line = (
         f"{progress.done + progress.skipped}/{progress.total} done "

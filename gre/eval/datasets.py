@@ -3,7 +3,8 @@
 Formats: GREval-Bench JSON/JSONL (``greval``), Im2GPS3k/YFCC4k-style CSV (``csv``), OSV-5M
 metadata CSV (``osv5m``), a folder of the user's own geotagged photos (``folder``, truth from
 EXIF; the agent must get :func:`agent_copy` of each photo) and a Hugging Face ``save_to_disk``
-folder (``hf``, needs the optional ``datasets`` package).
+folder (``hf``, needs the optional ``datasets`` package). Formats are plugins (entry-point
+group ``gre.datasets``, :mod:`gre.eval.datasets_registry`); the built-ins register the same way.
 
 Loading is safe: images that resolve outside the dataset root, missing images, duplicate ids,
 bad coordinates and malformed records are skipped and reported (count and first examples),
@@ -14,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal, get_args
 
 from PIL import ImageOps
-from platformdirs import user_cache_dir
 
 from gre.eval.datasets_base import (
     GREVAL_CATEGORIES,
@@ -25,22 +24,16 @@ from gre.eval.datasets_base import (
     Dataset,
     DatasetError,
     LoadReport,
-    RecordBuilder,
     Sample,
     normalize_category,
 )
-from gre.eval.datasets_formats import (
-    GREVAL_KEYS,
-    HF_MARKERS,
-    csv_header,
-    first_json_record,
-    is_osv5m_header,
-    load_csv,
-    load_folder,
-    load_greval,
-    load_hf,
+from gre.eval.datasets_registry import (
+    DatasetFormat,
+    LoadOptions,
+    format_registry,
 )
 from gre.ingest.photo import open_photo
+from gre.plugins import PluginError, Registry, unknown_name
 
 __all__ = [
     "GREVAL_CATEGORIES",
@@ -48,18 +41,35 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetFormat",
+    "LoadOptions",
     "LoadReport",
     "Sample",
     "agent_copy",
     "detect_format",
+    "format_registry",
     "load_dataset",
     "normalize_category",
 ]
 
-DatasetFormat = Literal["auto", "greval", "csv", "osv5m", "folder", "hf"]
-_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
-_CSV_SUFFIXES = (".csv", ".tsv")
 _PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "RGB", "RGBA"})
+
+
+def _detect(path: Path, options: LoadOptions, formats: Registry[DatasetFormat]) -> str:
+    kind = [f for f in formats.plugins.values() if f.obj.wants_dir == path.is_dir()]
+    ordered = [p for p in kind if not p.obj.fallback] + [p for p in kind if p.obj.fallback]
+    for plugin in ordered:
+        if plugin.obj.recognises(path, options):
+            return plugin.name
+    for plugin in ordered:
+        reason = plugin.obj.rejection(path, options)
+        if reason:
+            raise DatasetError(reason)
+    plugins = [name for name, p in formats.plugins.items() if not p.builtin]
+    others = f"; or a plugin's: {', '.join(plugins)}" if plugins else ""
+    raise DatasetError(
+        f"{path}: unknown dataset format (expected GREval .json/.jsonl, a .csv, a folder of "
+        f"photos or a Hugging Face save_to_disk folder{others})"
+    )
 
 
 def detect_format(
@@ -70,48 +80,14 @@ def detect_format(
     lon_col: str | None = None,
 ) -> str:
     """The format of ``path`` (never ``auto``); DatasetError when it is none of them."""
-    if path.is_dir():
-        return "hf" if any((path / marker).is_file() for marker in HF_MARKERS) else "folder"
-    suffix = path.suffix.lower()
-    if suffix in _JSON_SUFFIXES:
-        record = first_json_record(path)
-        wanted = {id_col or "sample_id", "image_path", lat_col or "gt_lat", lon_col or "gt_lon"}
-        if isinstance(record, dict) and wanted <= record.keys():
-            return "greval"
-        found = ", ".join(list(record)[:12]) if isinstance(record, dict) else "no JSON object"
-        raise DatasetError(
-            f"{path}: unknown JSON dataset: records need {', '.join(GREVAL_KEYS)} "
-            f"(GREval-Bench); found: {found}"
-        )
-    if suffix in _CSV_SUFFIXES:
-        return "osv5m" if is_osv5m_header(csv_header(path)) else "csv"
-    raise DatasetError(
-        f"{path}: unknown dataset format (expected GREval .json/.jsonl, a .csv, a folder of "
-        "photos or a Hugging Face save_to_disk folder)"
-    )
-
-
-def _default_images(table: Path) -> Path:
-    folder = table.parent
-    for candidate in (folder / "images" / table.stem, folder / "images", folder / "img"):
-        if candidate.is_dir():
-            return candidate
-    return folder
-
-
-def _images_dir(images: Path | None, default: Path) -> Path:
-    if images is None:
-        return default.resolve()
-    folder = Path(images).expanduser()
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: images folder not found")
-    return folder.resolve()
+    options = LoadOptions(id_col=id_col, lat_col=lat_col, lon_col=lon_col)
+    return _detect(path, options, format_registry())
 
 
 def load_dataset(
     path: Path,
     *,
-    format: DatasetFormat = "auto",
+    format: str = "auto",
     images: Path | None = None,
     id_col: str | None = None,
     lat_col: str | None = None,
@@ -122,70 +98,43 @@ def load_dataset(
 ) -> Dataset:
     """Load a benchmark; bad records are skipped and reported, or fatal when ``strict``.
 
-    ``images`` is the image folder (and dataset root) for table formats; by default the
-    table's folder, or an ``images/<table stem>``, ``images`` or ``img`` subfolder of it.
-    ``cache_dir`` receives images embedded in a Hugging Face dataset (default: the user
-    cache). Raises DatasetError (one line) when the dataset cannot be used at all.
+    ``format`` is ``auto`` (detected) or any registered format (``gre.datasets`` entry
+    points: greval, csv, osv5m, folder, hf and plugins). ``images`` is the image folder (and
+    dataset root) for table formats; by default the table's folder, or an
+    ``images/<table stem>``, ``images`` or ``img`` subfolder of it. ``cache_dir`` receives
+    images embedded in a Hugging Face dataset (default: the user cache). Raises
+    DatasetError (one line) when the dataset cannot be used at all.
     """
     given = Path(path).expanduser()
     if not given.exists():
         raise DatasetError(f"{given}: no such file or folder")
-    if format not in get_args(DatasetFormat):
-        raise DatasetError(f"unknown dataset format {format!r}")
-    source = given.resolve()
-    fmt = (
-        detect_format(source, id_col=id_col, lat_col=lat_col, lon_col=lon_col)
-        if format == "auto"
-        else format
+    formats = format_registry()
+    if format != "auto" and format not in formats and format not in formats.failed:
+        raise DatasetError(unknown_name("dataset format", format, ["auto", *formats.names()]))
+    options = LoadOptions(
+        images=images,
+        id_col=id_col,
+        lat_col=lat_col,
+        lon_col=lon_col,
+        category_col=category_col,
+        cache_dir=cache_dir,
     )
-    wants_dir = fmt in ("folder", "hf")
-    if wants_dir != source.is_dir():
-        kind = "a folder" if wants_dir else "a file"
-        raise DatasetError(f"{source}: format {fmt!r} needs {kind}")
-    name = source.name if source.is_dir() else source.stem
-
-    if fmt == "greval":
-        base = _images_dir(images, source.parent)
-        builder = RecordBuilder(base)
-        load_greval(
-            source,
-            builder,
-            base=builder.root,
-            id_key=id_col or "sample_id",
-            lat_key=lat_col or "gt_lat",
-            lon_key=lon_col or "gt_lon",
-            category_key=category_col,
-        )
-    elif fmt in ("csv", "osv5m"):
-        builder = RecordBuilder(_images_dir(images, _default_images(source)))
-        load_csv(
-            source,
-            builder,
-            images=builder.root,
-            osv5m=fmt == "osv5m",
-            id_col=id_col,
-            lat_col=lat_col,
-            lon_col=lon_col,
-            category_col=category_col,
-        )
-    elif fmt == "folder":
-        builder = RecordBuilder(source)
-        load_folder(builder.root, builder)
-    else:
-        builder = RecordBuilder(source)
-        key = hashlib.sha256(str(source).encode()).hexdigest()[:16]
-        cache = (cache_dir or Path(user_cache_dir("gre")) / "datasets") / key
-        load_hf(
-            source,
-            builder,
-            cache=cache,
-            id_col=id_col,
-            lat_col=lat_col,
-            lon_col=lon_col,
-            category_col=category_col,
-        )
+    source = given.resolve()
+    name = _detect(source, options, formats) if format == "auto" else format
+    try:
+        fmt = formats.get(name)
+    except PluginError as exc:
+        raise DatasetError(str(exc)) from None
+    if fmt.wants_dir != source.is_dir():
+        kind = "a folder" if fmt.wants_dir else "a file"
+        raise DatasetError(f"{source}: format {name!r} needs {kind}")
+    builder = fmt.load(source, options)
     return builder.finish(
-        name=name, fmt=fmt, source=source, strict=strict, strip_metadata=fmt == "folder"
+        name=source.name if source.is_dir() else source.stem,
+        fmt=name,
+        source=source,
+        strict=strict,
+        strip_metadata=fmt.strip_metadata,
     )
 
 

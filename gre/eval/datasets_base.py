@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from gre.errors import GreError
 from gre.geo import valid_latlon
 
 SKIP_KINDS: tuple[str, ...] = (
@@ -73,7 +74,7 @@ _CATEGORY_ALIASES = {
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-class DatasetError(ValueError):
+class DatasetError(GreError, ValueError):
     """A dataset cannot be loaded at all (one-line message)."""
 
 

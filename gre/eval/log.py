@@ -15,6 +15,8 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, Field, ValidationError
 
+from gre.errors import GreError
+
 LOG_SCHEMA_VERSION = 1
 
 Status = Literal["ok", "abstained", "failed"]
@@ -75,7 +77,7 @@ class LogContents(BaseModel):
     starts: dict[str, int] = Field(default_factory=dict, description="attempts begun per sample")
 
 
-class LogError(ValueError):
+class LogError(GreError, ValueError):
     """A run log cannot be used (one-line message)."""
 
 

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gre.errors import GreError
 from gre.eval.log import RunHeader, SampleResult, read_log
 from gre.eval.metrics import THRESHOLD_NAMES, Summary, sample_error_km, summarize
 
@@ -46,7 +47,7 @@ METHOD_NOTE = (
 )
 
 
-class ReportError(ValueError):
+class ReportError(GreError, ValueError):
     """The report cannot be made (one-line message)."""
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from gre import __version__
 from gre.config import Settings
+from gre.errors import GreError
 from gre.eval.datasets import Dataset, Sample, agent_copy
 from gre.eval.log import (
     RunHeader,
@@ -40,7 +41,7 @@ from gre.graphs.locator import Locator
 from gre.records import Trace
 
 
-class EvalError(ValueError):
+class EvalError(GreError, ValueError):
     """The evaluation cannot start (one-line message)."""
 
 

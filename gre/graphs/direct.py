@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from gre.agent.answer import AnswerParseError, ParsedAnswer, parse_coordinates
-from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse
+from gre.agent.vlm.base import TextGenerator
+from gre.agent.vlm.chat import ChatError, ChatRequest
 from gre.agent.vlm.prompts import direct_request
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.nodes import guarded, ingest
@@ -33,14 +34,7 @@ def _after_ingest(state: AgentState) -> Literal["answer", "end"]:
     return "end" if state.get("error") else "answer"
 
 
-@runtime_checkable
-class Generates(Protocol):
-    """A backend that can answer free text (model backends; not ``none`` or ``scripted``)."""
-
-    def generate(self, request: ChatRequest) -> ChatResponse: ...
-
-
-def _generate(backend: Generates, model: str | None, request: ChatRequest) -> Generation:
+def _generate(backend: TextGenerator, model: str | None, request: ChatRequest) -> Generation:
     """One model call, recorded whatever happens (runtimes raise ChatError; a bug is one too)."""
     t0 = time.perf_counter()
     try:
@@ -110,7 +104,7 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     rec = NodeRecorder(ctx, state, "answer", runtime.stream_writer)
     rec.emit({"event": "node_start", "node": "answer", "iteration": 0})
     backend = ctx.backend
-    if not isinstance(backend, Generates):
+    if not isinstance(backend, TextGenerator):
         return _finish(rec, {}, Prediction(abstained=True, reason=NEEDS_MODEL))
     request = direct_request(
         [Path(state["photo"]["work_path"])],

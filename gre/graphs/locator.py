@@ -1,4 +1,4 @@
-"""Running a graph (staged or direct) on photos and turning the final state into a Trace."""
+"""Running a registered graph (staged, direct or a plugin's) on photos; the final state -> Trace."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from langgraph.errors import GraphRecursionError
 from gre.agent.vlm import make_backend
 from gre.agent.vlm.base import VLMBackend
 from gre.config import Settings
-from gre.graphs import direct, staged
 from gre.graphs.context import RunContext
+from gre.graphs.specs import GraphSpec, graph_registry
 from gre.graphs.state import AgentState
 from gre.records import (
     Candidate,
@@ -49,16 +49,13 @@ class Locator:
         script: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.spec: GraphSpec = graph_registry().get(settings.graph)  # PluginError if unknown
+        self.graph = self.spec.build()
+        self._recursion_limit = self.spec.recursion_limit(settings.max_steps)
         self.backend = backend if backend is not None else make_backend(settings, script=script)
         self.toolbox = toolbox if toolbox is not None else ToolBox(settings, registry)
         self._tmp = tempfile.TemporaryDirectory(prefix="gre-")
         self.workdir = Path(self._tmp.name)
-        if settings.graph == "direct":
-            self.graph = direct.build_direct_graph()
-            self._recursion_limit = direct.recursion_limit(settings.max_steps)
-        else:
-            self.graph = staged.build_staged_graph()
-            self._recursion_limit = staged.recursion_limit(settings.max_steps)
 
     def prepare(self, on_event: EventSink | None = None) -> None:
         """Warm up the tools (build indexes, load models) outside any per-call time limit."""

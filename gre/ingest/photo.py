@@ -8,13 +8,14 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gre.errors import GreError
 from gre.ingest.heif import register_heif
 from gre.records import PhotoInfo
 
 WORK_MAX_SIDE = 4000  # the working copy is capped; OCR upscales small text itself
 
 
-class PhotoError(ValueError):
+class PhotoError(GreError, ValueError):
     """A photo cannot be used; the message is one line, ready for the user."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from gre.config import Settings
+from gre.errors import GreError
 from gre.records import ToolCall
 from gre.tools.base import Tool, ToolOutput, ToolRegistry
 from gre.tools.toolbox import ToolBox
@@ -32,7 +33,7 @@ from gre.tools.toolbox import ToolBox
 MAX_SUMMARY = 300
 
 
-class ContractError(AssertionError):
+class ContractError(GreError, AssertionError):
     """A tool breaks the contract; the message says how."""
 
 

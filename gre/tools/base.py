@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from gre.config import Settings
+from gre.errors import GreError
 from gre.records import Candidate, PlaceClaim
 
 if TYPE_CHECKING:
@@ -82,11 +83,11 @@ class ToolOutput(BaseModel):
         return 0.0
 
 
-class ToolError(Exception):
+class ToolError(GreError):
     """A tool could not answer this query; the message is shown to the model and the user."""
 
 
-class ToolUnavailable(ToolError):
+class ToolUnavailable(ToolError, RuntimeError):
     """A tool cannot run at all here (a missing binary, package, or data)."""
 
 
@@ -94,7 +95,7 @@ class ToolTimeout(ToolError, TimeoutError):
     """A tool ran past its time limit."""
 
 
-class ToolDefinitionError(TypeError):
+class ToolDefinitionError(GreError, TypeError):
     """A Tool subclass is declared wrongly (caught when the class is defined)."""
 
 

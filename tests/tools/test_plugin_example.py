@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gre.testing.plugins import install_plugin, on_path
 from gre.testing.tool_contract import check_tool
 from gre.tools.base import ToolRegistry
 
@@ -21,31 +22,10 @@ PLUGIN = REPO / "examples" / "gre-utc-offset"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """pip-install the plugin (its own pyproject) into a private directory on sys.path."""
-    target = tmp_path_factory.mktemp("plugin-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(PLUGIN),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    sys.path.insert(0, str(target))
-    try:
-        yield target
-    finally:
-        sys.path.remove(str(target))
-        for name in [m for m in sys.modules if m.startswith("gre_utc_offset")]:
-            del sys.modules[name]
+    plugin = install_plugin(PLUGIN, tmp_path_factory.mktemp("plugin-site"))
+    assert plugin.modules == ("gre_utc_offset",)
+    with on_path(plugin):
+        yield plugin.target
 
 
 def test_registry_finds_the_plugin(installed: Path) -> None:

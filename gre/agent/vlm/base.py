@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gre.agent.vlm.chat import ChatRequest, ChatResponse
 from gre.records import (
     Candidate,
     Clue,
@@ -90,3 +91,10 @@ class VLMBackend(Protocol):
     ) -> StageResult: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """A backend that can also answer free text (``capabilities.generates_text``)."""
+
+    def generate(self, request: ChatRequest) -> ChatResponse: ...

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gre.errors import GreError
+
 
 class TextPart(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -62,7 +64,7 @@ class ChatResponse(BaseModel):
     model: str | None = None
 
 
-class ChatError(RuntimeError):
+class ChatError(GreError, RuntimeError):
     """A completion failed for good (after retries); the message is one line."""
 
 

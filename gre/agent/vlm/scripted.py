@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from gre.agent.vlm.base import BackendCapabilities, StageContext
+from gre.errors import GreError
 from gre.records import STAGES, Stage, StageResult
 
 
-class ScriptError(ValueError):
+class ScriptError(GreError, ValueError):
     """A script file cannot be read as StageResults."""
 
 

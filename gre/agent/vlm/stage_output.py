@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gre.errors import GreError
 from gre.records import (
     Box,
     Clue,
@@ -126,7 +127,7 @@ def stage_schema(stage: Stage) -> dict[str, Any]:
     return schema
 
 
-class StageOutputError(ValueError):
+class StageOutputError(GreError, ValueError):
     """A model's answer is not a valid stage result; the message is shown back to the model."""
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from PIL import ExifTags
 
+from gre.errors import GreError
+
 GPS = ExifTags.GPS
 BASE = ExifTags.Base
 _MAX_TAG_CHARS = 200
@@ -49,7 +51,7 @@ _DATETIME = re.compile(r"^\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
 
 
-class Malformed(ValueError):
+class Malformed(GreError, ValueError):
     """A metadata value that cannot be read as what it should be."""
 
 

@@ -66,7 +66,7 @@ _XML_REMARK = re.compile(r"<remark>(?P<msg>[^<>]*)</remark>")
 _HTML_TAG = re.compile(r"<[^>]*>")
 
 
-class OverpassRuntimeError(ToolError):
+class OverpassRuntimeError(ToolError, RuntimeError):
     """Overpass answered with a runtime error remark (time-out, out of memory, ...)."""
 
 

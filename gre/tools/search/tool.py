@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field, field_validator
 
 from gre.config import Settings
+from gre.errors import GreError
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
 from gre.tools.support.cache import SqliteCache
 from gre.tools.support.http import HttpClient, HttpError, shared_client
@@ -143,7 +144,7 @@ class TextSearcher(Protocol):
     def text(self, query: str, **kwargs: Any) -> list[dict[str, Any]]: ...
 
 
-class _Never(Exception):
+class _Never(GreError):
     """Stands for ddgs's exceptions when ddgs is not installed (a stand-in DDGS is in use)."""
 
 

@@ -38,7 +38,7 @@ _DNS_FAILURES = (
 )
 
 
-class HttpError(ToolError):
+class HttpError(ToolError, OSError):
     """A request failed for good; the message is one line."""
 
 

@@ -1,0 +1,1 @@
+"""gre's test plugins: one module per plugin kind (backend, graph, dataset)."""
