@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw, ImageFont
 from gre.config import Settings
 from gre.textnorm import fold
 from gre.tools.ocr import Mode, OcrInput, OcrOutput, OcrTool, installed_languages
-from gre.tools.text_clues.tool import TextCluesInput, TextCluesTool
+from gre.tools.text_clues import TextCluesInput, TextCluesTool
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "images"
