@@ -11,7 +11,7 @@ OSD and two languages on 2 cores. Then one drawn 640x480 sign per script (auto):
 time, what OSD said, the script and languages found, the text. Then what each
 mode reads on the photos (auto): the share of the sign words found (recall) and
 the words read that are not on the signs (junk), the figures
-:data:`gre.tools.ocr.tool.PLANS` was tuned on. text_clues: the first call (lingua
+:data:`gre.tools.ocr.reading.PLANS` was tuned on. text_clues: the first call (lingua
 models and CLDR tables load) against later calls.
 """
 
@@ -32,8 +32,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gre.config import Settings
 from gre.textnorm import fold
-from gre.tools.ocr.tool import Mode, OcrInput, OcrOutput, OcrTool, installed_languages
-from gre.tools.text_clues.tool import TextCluesInput, TextCluesTool
+from gre.tools.ocr import Mode, OcrInput, OcrOutput, OcrTool, installed_languages
+from gre.tools.text_clues import TextCluesInput, TextCluesTool
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "images"

@@ -152,8 +152,7 @@ def check_vllm(settings: Settings) -> Check:
 
 
 def check_ocr(settings: Settings) -> Check:
-    from gre.tools.ocr.scripts import apt_package
-    from gre.tools.ocr.tool import installed_languages, missing_packs
+    from gre.tools.ocr import apt_package, installed_languages, missing_packs
 
     if shutil.which("tesseract") is None:
         return Check(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gre.records import Evidence
-from gre.tools.ocr.tool import OcrLine, merge_lines
+from gre.tools.ocr import OcrLine, merge_lines
 
 
 def ocr_lines(evidence: Iterable[Evidence]) -> list[OcrLine]:

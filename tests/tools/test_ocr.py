@@ -15,33 +15,24 @@ from gre.config import Settings
 from gre.records import Box
 from gre.textnorm import fold
 from gre.tools.base import ToolError, ToolTimeout
-from gre.tools.ocr import tool as ocr
-from gre.tools.ocr.scripts import (
-    ProbeScore,
-    Region,
-    apt_package,
-    join_unspaced,
-    letters,
-    lines_from_data,
-    parse_osd,
-    probe_languages,
-    probe_winner,
-    same_script,
-    scaled_placer,
-    text_scripts,
-)
-from gre.tools.ocr.tool import (
+from gre.tools.ocr import (
     OcrInput,
     OcrLine,
     OcrOutput,
     OcrTool,
-    _scale_for,
+    apt_package,
     installed_languages,
     merge_lines,
     missing_packs,
     osd_available,
-    otsu_threshold,
 )
+from gre.tools.ocr import tesseract as ocr
+from gre.tools.ocr.geometry import Region
+from gre.tools.ocr.images import _scale_for, otsu_threshold
+from gre.tools.ocr.lines import join_unspaced, lines_from_data, scaled_placer
+from gre.tools.ocr.probes import ProbeScore, probe_winner
+from gre.tools.ocr.scripts import letters, probe_languages, same_script, text_scripts
+from gre.tools.ocr.tesseract import parse_osd
 from gre.tools.toolbox import ToolBox
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,16 +11,7 @@ import pycountry
 import pytest
 
 from gre.config import Settings
-from gre.tools.text_clues import patterns as text_patterns
-from gre.tools.text_clues.patterns import (
-    find_currencies,
-    find_domains,
-    find_phones,
-    find_postcodes,
-    fits_postcode,
-    focus,
-)
-from gre.tools.text_clues.tool import (
+from gre.tools.text_clues import (
     CountryEvidence,
     LanguageGuess,
     TextCluesInput,
@@ -32,6 +23,12 @@ from gre.tools.text_clues.tool import (
     language_detector,
     script_of,
 )
+from gre.tools.text_clues import evidence as text_patterns
+from gre.tools.text_clues.currencies import find_currencies
+from gre.tools.text_clues.domains import find_domains
+from gre.tools.text_clues.evidence import focus
+from gre.tools.text_clues.phones import find_phones
+from gre.tools.text_clues.postcodes import find_postcodes, fits_postcode
 from gre.tools.toolbox import ToolBox
 
 

@@ -120,7 +120,7 @@ def _colocated(hyps: list[tuple[str, Hypothesis]]) -> list[Hypothesis]:
 
 def _language_fit(context: StageContext) -> Callable[[str | None], float]:
     """A weight factor per country: 1 where a language of the text is at home, less elsewhere."""
-    from gre.tools.text_clues.tool import language_homes
+    from gre.tools.text_clues import language_homes
 
     latest = context.results_of("text_clues")[-1:]
     languages = [
