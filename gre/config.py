@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     ignore_metadata: bool = False
 
     max_steps: int = Field(default=8, ge=3, le=64, description="stage executions per photo")
+    max_tool_requests: int = Field(
+        default=8, ge=0, le=64, description="tool requests a backend may make per stage visit"
+    )
     max_image_pixels: int = Field(default=100_000_000, ge=1)
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     tool_timeout_s: float = Field(default=60.0, gt=0)

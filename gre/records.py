@@ -173,6 +173,13 @@ class ToolRequest(_Record):
     input: dict[str, Any] = Field(default_factory=dict)
     why: str = Field(default="", max_length=300)
     id: str = Field(default="", max_length=100, description="the model's call id, if any")
+    confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="how far the requester believes the premise (a looked-up name is in the "
+        "photo); the result's claims are scaled by it",
+    )
     error: str | None = None
 
 
@@ -237,6 +244,7 @@ class Evidence(_Record):
     stage: str = ""
     requested_by: str = Field(default="", description="planner, verify, or the backend's name")
     request_id: str = ""
+    trust: float = Field(default=1.0, ge=0, le=1, description="claims are scaled by this")
     about: str | None = None
     supports: list[str] = Field(default_factory=list)
     contradicts: list[str] = Field(default_factory=list)

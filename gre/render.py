@@ -6,17 +6,31 @@ never as markup, so a sign reading ``[red]...`` prints as it reads.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gre.records import Prediction, Trace
+from gre.events import (
+    CandidatesMade,
+    Event,
+    Failed,
+    GenerationDone,
+    LoopBack,
+    NodeStart,
+    Note,
+    PhotoReady,
+    Prepared,
+    RunStart,
+    StageDone,
+    ToolDone,
+    Warned,
+)
+from gre.records import Hypothesis, PlaceClaim, Prediction, Trace
 
 MAX_CLUES_SHOWN = 8
 MAX_HYPOTHESES_SHOWN = 5
+MAX_CLAIMS_SHOWN = 3
 MAX_GENERATION_LINES = 12
 
 
@@ -43,10 +57,45 @@ class LiveRenderer:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        handler = getattr(self, f"_on_{event.get('event')}", None)
-        if handler is not None:
-            handler(event)
+    def __call__(self, event: Event) -> None:
+        match event:
+            case RunStart():
+                mode = "tools only, no model" if event.backend == "none" else event.backend
+                label = mode if event.backend == "none" else f"backend: {mode}"
+                self.console.rule(Text(f"{event.path}  ({label})", style="bold"))
+            case Prepared():
+                self._line((f"{event.tool}: {event.note}", "dim"), indent=0)
+            case PhotoReady():
+                p = event.photo
+                self._line(
+                    (f"{p.width}x{p.height} {p.format}", "dim"),
+                    (f", {p.bytes / 1024:.0f} KiB, sha256 {p.sha256[:12]}", "dim"),
+                )
+            case NodeStart():
+                suffix = f" (pass {event.iteration + 1})" if event.iteration else ""
+                self.console.print(Text(f"{event.node}{suffix}", style="bold cyan"))
+            case Note():
+                self._line(("· ", "dim"), (event.message, "yellow"))
+            case Warned():
+                self._line(("! ", "bold yellow"), (_clip(event.message, 200), "yellow"))
+            case Failed():
+                self._line(("✗ ", "bold red"), (event.message, "red"))
+            case ToolDone():
+                self._tool(event)
+            case StageDone():
+                self._stage(event)
+            case CandidatesMade():
+                self._candidates(event)
+            case GenerationDone():
+                self._generation(event)
+            case LoopBack():
+                self._line(
+                    ("↺ ", "bold yellow"),
+                    (f"back to {event.target}: ", "yellow"),
+                    event.focus or "",
+                )
+            case _:
+                pass
 
     def _line(self, *parts: tuple[str, str] | str, indent: int = 2) -> None:
         text = Text(" " * indent)
@@ -57,116 +106,91 @@ class LiveRenderer:
                 text.append(part)
         self.console.print(text, overflow="ellipsis", no_wrap=True)
 
-    def _on_run_start(self, event: dict[str, Any]) -> None:
-        backend = event["backend"]
-        mode = "tools only, no model" if backend == "none" else f"backend: {backend}"
-        self.console.rule(Text(f"{event['path']}  ({mode})", style="bold"))
-
-    def _on_prepare(self, event: dict[str, Any]) -> None:
-        self._line((f"{event['tool']}: {event['note']}", "dim"), indent=0)
-
-    def _on_photo(self, event: dict[str, Any]) -> None:
-        p = event["photo"]
-        self._line(
-            (f"{p['width']}x{p['height']} {p['format']}", "dim"),
-            (f", {p['bytes'] / 1024:.0f} KiB, sha256 {p['sha256'][:12]}", "dim"),
-        )
-
-    def _on_node_start(self, event: dict[str, Any]) -> None:
-        it = event.get("iteration") or 0
-        suffix = f" (pass {it + 1})" if it else ""
-        self.console.print(Text(f"{event['node']}{suffix}", style="bold cyan"))
-
-    def _on_note(self, event: dict[str, Any]) -> None:
-        self._line(("· ", "dim"), (event["message"], "yellow"))
-
-    def _on_warning(self, event: dict[str, Any]) -> None:
-        self._line(("! ", "bold yellow"), (_clip(event["message"], 200), "yellow"))
-
-    def _on_error(self, event: dict[str, Any]) -> None:
-        self._line(("✗ ", "bold red"), (event["message"], "red"))
-
-    def _on_tool(self, event: dict[str, Any]) -> None:
-        call = event["call"]
-        if call["skipped"]:
-            status, style, detail = "skipped", "yellow", call.get("error") or ""
-        elif call["ok"]:
-            status, style, detail = "ok", "green", call.get("summary") or ""
+    def _tool(self, event: ToolDone) -> None:
+        call = event.call
+        if call.skipped:
+            status, style, detail = "skipped", "yellow", call.error or ""
+        elif call.ok:
+            status, style, detail = "ok", "green", call.summary or ""
         else:
-            status, style, detail = "failed", "red", call.get("error") or ""
-        query = call["params"].get("mode") or ""
+            status, style, detail = "failed", "red", call.error or ""
+        query = str(call.params.get("mode") or "")
+        by = event.evidence.requested_by
+        asked = f" [{by}]" if by and by not in ("planner", "verify", "answer") else ""
         self._line(
             ("⚙ ", style),
-            (f"{call['tool']}{' ' + query if query else ''}", "bold"),
+            (f"{call.tool}{' ' + query if query else ''}{asked}", "bold"),
             (f" {status}", style),
-            (f" {_fmt_ms(call['duration_ms'])}  ", "dim"),
+            (f" {_fmt_ms(call.duration_ms)}  ", "dim"),
             _clip(detail, 200),
         )
+        claims = event.evidence.claims
+        for claim in claims[:MAX_CLAIMS_SHOWN]:
+            self._line(("  ? ", "magenta"), _claim_text(claim), indent=2)
+        if len(claims) > MAX_CLAIMS_SHOWN:
+            self._line((f"    … {len(claims) - MAX_CLAIMS_SHOWN} more claims", "dim"))
 
-    def _on_hypothesis(self, event: dict[str, Any]) -> None:
-        h = event["hypothesis"]
-        self._line(("? ", "magenta"), _hypothesis_text(h))
-
-    def _on_stage(self, event: dict[str, Any]) -> None:
-        result = event["result"]
-        if not result["ok"]:
-            self._line(("✗ ", "red"), (f"stage failed: {result.get('error')}", "red"))
-        if result.get("summary"):
-            self._line(("· ", "dim"), (_clip(result["summary"], 160), "dim"))
-        clues = result.get("clues", [])
-        for clue in clues[:MAX_CLUES_SHOWN]:
+    def _stage(self, event: StageDone) -> None:
+        result = event.result
+        if not result.ok:
+            self._line(("✗ ", "red"), (f"stage failed: {result.error}", "red"))
+        if result.summary:
+            self._line(("· ", "dim"), (_clip(result.summary, 160), "dim"))
+        for clue in result.clues[:MAX_CLUES_SHOWN]:
             self._line(
                 ("• ", "blue"),
-                (f"{clue['kind']} ", "blue"),
-                _clip(clue["value"], 80),
-                (f"  ({clue['confidence']:.2f}, {clue['source']})", "dim"),
+                (f"{clue.kind} ", "blue"),
+                _clip(clue.value, 80),
+                (f"  ({clue.confidence:.2f}, {clue.source})", "dim"),
             )
-        if len(clues) > MAX_CLUES_SHOWN:
-            self._line((f"  … {len(clues) - MAX_CLUES_SHOWN} more clues", "dim"))
-        hyps = result.get("hypotheses", [])
-        for h in hyps[:MAX_HYPOTHESES_SHOWN]:
+        if len(result.clues) > MAX_CLUES_SHOWN:
+            self._line((f"  … {len(result.clues) - MAX_CLUES_SHOWN} more clues", "dim"))
+        for h in result.hypotheses[:MAX_HYPOTHESES_SHOWN]:
             self._line(("? ", "magenta"), _hypothesis_text(h))
-        if len(hyps) > MAX_HYPOTHESES_SHOWN:
-            self._line((f"  … {len(hyps) - MAX_HYPOTHESES_SHOWN} more hypotheses", "dim"))
+        if len(result.hypotheses) > MAX_HYPOTHESES_SHOWN:
+            more = len(result.hypotheses) - MAX_HYPOTHESES_SHOWN
+            self._line((f"  … {more} more hypotheses", "dim"))
+        for r in result.tool_requests:
+            self._line(("→ ", "cyan"), (f"asks {r.tool} ", "cyan"), _clip(r.why or "", 100))
 
-    def _on_candidates(self, event: dict[str, Any]) -> None:
-        cands = event["candidates"]
-        if not cands:
+    def _candidates(self, event: CandidatesMade) -> None:
+        if not event.candidates:
             self._line(("· no new candidates", "dim"))
             return
-        best = sorted(cands, key=lambda c: -c["weight"])[:4]
+        best = sorted(event.candidates, key=lambda c: -c.weight)[:4]
         self._line(
             ("◦ ", "green"),
-            f"{len(cands)} candidate(s): ",
-            ", ".join(f"{c['label']} ({c['weight']:.2f})" for c in best),
+            f"{len(event.candidates)} candidate(s): ",
+            ", ".join(f"{c.label} ({c.weight:.2f})" for c in best),
         )
 
-    def _on_generation(self, event: dict[str, Any]) -> None:
-        gen = event["generation"]
-        if not gen["ok"]:
-            self._line(("✗ ", "red"), (f"model call failed: {gen.get('error')}", "red"))
+    def _generation(self, event: GenerationDone) -> None:
+        gen = event.generation
+        if not gen.ok:
+            self._line(("✗ ", "red"), (f"model call failed: {gen.error}", "red"))
             return
-        usage = gen.get("usage") or {}
+        tokens = gen.usage.get("completion_tokens", "?")
         self._line(
             ("✎ ", "magenta"),
-            (f"{gen.get('model') or 'model'} ", "bold"),
-            (f"{usage.get('completion_tokens', '?')} tokens, {_fmt_ms(gen['latency_ms'])}", "dim"),
+            (f"{gen.model or 'model'} ", "bold"),
+            (f"{tokens} tokens, {_fmt_ms(gen.latency_ms)}", "dim"),
         )
-        for line in str(gen["text"]).strip().splitlines()[:MAX_GENERATION_LINES]:
+        for line in gen.text.strip().splitlines()[:MAX_GENERATION_LINES]:
             self._line(("  │ ", "dim"), _clip(line, 200))
 
-    def _on_loop(self, event: dict[str, Any]) -> None:
-        self._line(
-            ("↺ ", "bold yellow"), (f"back to {event['target']}: ", "yellow"), event["focus"] or ""
-        )
+
+def _claim_text(c: PlaceClaim) -> str:
+    where = f"{c.label} @ {c.lat:.4f}, {c.lon:.4f}"
+    cc = f" ({c.country})" if c.country and c.level != "country" else ""
+    return _clip(f"{c.level}: {where}{cc}  weight {c.weight:.2f}", 110)
 
 
-def _hypothesis_text(h: dict[str, Any]) -> str:
-    where = h.get("name") or h.get("country_code") or ""
-    if h.get("lat") is not None:
-        where += f" @ {h['lat']:.4f}, {h['lon']:.4f}"
-    cc = f" ({h['country_code']})" if h.get("country_code") and h.get("name") else ""
-    return _clip(f"{h['level']}: {where}{cc}  conf {h['confidence']:.2f}", 110)
+def _hypothesis_text(h: Hypothesis) -> str:
+    where = h.name or h.country_code or ""
+    if h.lat is not None and h.lon is not None:
+        where += f" @ {h.lat:.4f}, {h.lon:.4f}"
+    cc = f" ({h.country_code})" if h.country_code and h.name else ""
+    return _clip(f"{h.level}: {where}{cc}  conf {h.confidence:.2f}", 110)
 
 
 def render_prediction(console: Console, trace: Trace) -> None:

@@ -7,21 +7,18 @@ structured requests (:class:`~gre.records.OsmQuery`): the tools build the querie
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from gre.agent.evidence import ocr_lines
-from gre.records import Candidate, Evidence, Hypothesis, OsmQuery
+from gre.records import Candidate, Evidence, OsmQuery
 from gre.textnorm import fold
+from gre.tools.gazetteer import GazetteerOutput
 
 MAX_LINE_LOOKUPS = 4
-FEATURE_RADIUS_KM = 0.3
-MAX_FEATURES = 5
 DEFAULT_AREA_M = 25_000.0
 _FILLER = re.compile(r"\b\d+([.,]\d+)?\s*(km|m|mi|h|min|mn)?\b|\b[a-z]{1,3}\d{1,4}[a-z]?\b", re.I)
-_MATCH_FACTOR = {"exact": 1.0, "folded": 0.95, "fuzzy": 0.7, "regex": 0.6}
 
 
 def clean_line(text: str) -> str:
@@ -39,7 +36,8 @@ def unmatched_lines(evidence: list[Evidence], limit: int = MAX_LINE_LOOKUPS) -> 
     matched: set[str] = set()
     for ev in evidence:
         if ev.tool == "gazetteer" and ev.ok and ev.query.get("mode") == "scan":
-            matched.update(fold(str(m["text"])) for m in ev.result.get("mentions", []))
+            scan = GazetteerOutput.model_validate(ev.result)
+            matched.update(fold(m.text) for m in scan.mentions)
     ranked: dict[str, tuple[bool, bool, float]] = {}
     for line in ocr_lines(evidence):
         name = clean_line(line.text)
@@ -91,28 +89,3 @@ def osm_input(query: OsmQuery, fallback_area: dict[str, float] | None) -> dict[s
     elif fallback_area is not None:
         params["area"] = fallback_area
     return params
-
-
-def feature_hypotheses(ev: Evidence, confidence: float, why: str) -> list[Hypothesis]:
-    """Street-level hypotheses from OSM features: fewer matches are more telling."""
-    features = ev.result.get("features", [])[:MAX_FEATURES]
-    if not features:
-        return []
-    share = 1.0 / math.sqrt(len(ev.result.get("features", [])))
-    out: list[Hypothesis] = []
-    for f in features:
-        factor = _MATCH_FACTOR.get(str(f.get("match")), 0.8)
-        label = f.get("name") or ", ".join(f"{k}={v}" for k, v in list(f["tags"].items())[:2])
-        out.append(
-            Hypothesis(
-                level="street",
-                name=str(label)[:200],
-                lat=float(f["lat"]),
-                lon=float(f["lon"]),
-                radius_km=FEATURE_RADIUS_KM,
-                confidence=round(min(0.9, confidence * factor * share), 4),
-                rationale=f"{why}: OSM {f['osm_type']}/{f['osm_id']} ({f.get('match') or 'tags'})",
-                ref=f"osm:{f['osm_type']}/{f['osm_id']}",
-            )
-        )
-    return out

@@ -1,31 +1,36 @@
-"""Turn hypotheses into candidates, checking each one against the tools.
+"""Verification: tool claims become candidates, hypotheses are grounded, checks weigh them.
 
-A hypothesis that a tool produced (EXIF GPS, a gazetteer match) is already
-grounded. One that a model produced is looked up: a named place must exist in
-the gazetteer, a point is reverse-geocoded and its country compared with the
-claim. Every candidate is then checked against the country distribution read
-from the text (language, script): agreement is recorded as support, a clash
-as a contradiction that lowers the candidate's weight.
+One path for every tool, built-in or plugin:
+
+1. every result's :meth:`~gre.tools.base.ToolOutput.claims` become candidates, each
+   weighed by the claim's weight times the request's trust (a look-up asked for a
+   model's hypothesis is trusted as far as the hypothesis is);
+2. a model's hypotheses are grounded by requesting tools: a named place is looked up
+   (the gazetteer; online, the geocoder for what it does not know and for street-level
+   names), a country is placed, a point is checked by a reverse look-up about it;
+3. every result that checks (:meth:`~gre.tools.base.ToolOutput.contradicts`,
+   :meth:`~gre.tools.base.ToolOutput.supports`) bears on every candidate, or only on
+   the candidates of the hypothesis it was requested about. Of one tool's results the
+   strongest contradiction counts; contradictions of different tools multiply. Positions
+   measured (a GPS fix) are not weighed down.
+
+Candidates keep their weight before checks (``prior``), so checks are recomputed from
+all the evidence each time and a late result (a loop's text clues, a plugin's band)
+also bears on earlier candidates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
 from gre.agent.converge import LEVEL_RADIUS_KM
-from gre.records import Candidate, Evidence, Hypothesis, Level
-
-CONTRADICTED = 0.7
-"""Weight factor for a candidate whose country the text evidence rules out."""
-STRONG_TEXT = 0.6
-"""Language confidence above which text evidence may contradict a candidate's country."""
-FUZZY_FACTOR = 0.7
-FAR_FROM_PLACES_KM = 50.0
-"""A city- or street-level point this far from every populated place is implausible."""
-FAR_FACTOR = 0.3
+from gre.agent.executor import Executor
+from gre.geo import haversine_km
+from gre.records import Candidate, Evidence, Hypothesis, Level, PlaceClaim, ToolRequest
+from gre.tools.base import ToolOutput
 
 _KINDS: dict[Level, list[str]] = {
     "street": ["city"],
@@ -36,206 +41,177 @@ _KINDS: dict[Level, list[str]] = {
     "unknown": ["city", "admin1", "country"],
 }
 
-
-class Recorder(Protocol):
-    """The part of a node recorder that verification uses."""
-
-    def tool(self, name: str, params: dict[str, Any]) -> tuple[BaseModel | None, Evidence]: ...
-
-    def link(
-        self, evidence_id: str, *, supports: tuple[str, ...] = (), contradicts: tuple[str, ...] = ()
-    ) -> None: ...
+OutputOf = Callable[[Evidence], ToolOutput | None]
+"""Loads a result's typed output (None for results that do not check)."""
 
 
-def _label(name: str, admin1: str | None, country_code: str | None, level: str) -> str:
-    parts = [name]
-    if level in ("city", "street") and admin1 and admin1 != name:
-        parts.append(admin1)
-    if country_code and level != "country":
-        parts.append(country_code)
-    return ", ".join(parts)
+class Ids:
+    """Run-unique candidate ids ``c1``, ``c2``, ... continuing from those in the state."""
+
+    def __init__(self, taken: int) -> None:
+        self._n = taken
+
+    def __call__(self) -> str:
+        self._n += 1
+        return f"c{self._n}"
 
 
-def _candidate(
-    hyp: Hypothesis, cid: str, *, lat: float, lon: float, radius: float | None, **extra: Any
-) -> Candidate:
-    level = hyp.level
-    fields: dict[str, Any] = {
-        "id": cid,
-        "lat": lat,
-        "lon": lon,
-        "radius_km": radius or hyp.radius_km or LEVEL_RADIUS_KM[level],
-        "level": level,
-        "label": hyp.name or f"{lat:.4f}, {lon:.4f}",
-        "country_code": hyp.country_code,
-        "weight": hyp.confidence,
-        "source": hyp.ref.split(":")[0] if hyp.ref else "model",
-        "hypothesis": hyp.id,
-        "ref": hyp.ref,
-    }
-    fields.update(extra)
-    return Candidate(**fields)
+def from_claim(claim: PlaceClaim, ev: Evidence, cid: str) -> Candidate:
+    """The candidate one claim of one result makes."""
+    weight = round(claim.weight * ev.trust, 6)
+    return Candidate(
+        id=cid,
+        lat=claim.lat,
+        lon=claim.lon,
+        radius_km=claim.radius_km,
+        level=claim.level,
+        label=claim.label,
+        country_code=claim.country,
+        weight=weight,
+        prior=weight,
+        source=ev.tool,
+        evidence=[ev.id],
+        hypothesis=ev.about,
+        ref=claim.ref,
+        measured=claim.measured,
+        why=claim.why,
+    )
 
 
-def resolve(
-    hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str], *, geocode: bool = False
-) -> list[Candidate]:
-    """Candidates for one hypothesis (none when the tools cannot ground it).
+def claimed(evidence: Iterable[Evidence], done: set[str], new_id: Ids) -> list[Candidate]:
+    """Candidates from the claims of every result not yet turned into candidates."""
+    out: list[Candidate] = []
+    for ev in evidence:
+        if ev.ok and ev.id not in done:
+            out.extend(from_claim(claim, ev, new_id()) for claim in ev.claims)
+    return out
 
-    With ``geocode`` (online), a named place the gazetteer does not know, and any
-    street-level name (an address, a landmark), is looked up with the geocoder.
+
+def ground(hyp: Hypothesis, rec: Executor, new_id: Ids, *, online: bool) -> list[Candidate]:
+    """Candidates for one hypothesis of a model (none when the tools cannot ground it).
+
+    Grounding requests are made ``about`` the hypothesis and trusted as far as it is,
+    so their claims become its candidates at its confidence.
     """
+
+    def ask(tool: str, params: dict[str, Any]) -> list[Candidate]:
+        request = ToolRequest(tool=tool, input=params, confidence=hyp.confidence)
+        _, ev = rec.request(request, by="verify", about=hyp.id)
+        return [from_claim(c, ev, new_id()) for c in ev.claims[:1]] if ev.ok else []
+
     if hyp.lat is not None and hyp.lon is not None:
-        if hyp.ref:  # produced by a tool: already grounded
-            return [_candidate(hyp, new_id(), lat=hyp.lat, lon=hyp.lon, radius=hyp.radius_km)]
-        return _check_point(hyp, hyp.lat, hyp.lon, rec, new_id)
-    if hyp.level == "country" or (hyp.country_code and not hyp.name):
-        return _country(hyp, rec, new_id)
-    if geocode and hyp.level == "street":
-        return _geocode(hyp, rec, new_id) or _lookup(hyp, rec, new_id)
-    found = _lookup(hyp, rec, new_id)
-    if not found and geocode:
-        return _geocode(hyp, rec, new_id)
+        cand = _point(hyp, new_id(), hyp.lat, hyp.lon)
+        if not hyp.ref:  # a model's point: check it against the map of populated places
+            params = {"mode": "reverse", "lat": hyp.lat, "lon": hyp.lon, "limit": 1}
+            rec.request(ToolRequest(tool="gazetteer", input=params), by="verify", about=hyp.id)
+        return [cand]
+    if hyp.country_code and (hyp.level == "country" or not hyp.name):
+        return ask("gazetteer", {"mode": "country", "country_code": hyp.country_code})
+    if not hyp.name:
+        return []
+    lookup: dict[str, Any] = {"mode": "lookup", "name": hyp.name, "limit": 3}
+    lookup["kinds"] = _KINDS[hyp.level]
+    if hyp.country_code:
+        lookup["country_code"] = hyp.country_code
+    geocode: dict[str, Any] = {"mode": "forward", "query": hyp.name, "limit": 3}
+    if hyp.country_code:
+        geocode["country_codes"] = [hyp.country_code]
+    if online and hyp.level == "street":
+        return ask("geocode", geocode) or ask("gazetteer", lookup)
+    found = ask("gazetteer", lookup)
+    if not found and online:
+        return ask("geocode", geocode)
     return found
 
 
-def _check_point(
-    hyp: Hypothesis, lat: float, lon: float, rec: Recorder, new_id: Callable[[], str]
-) -> list[Candidate]:
-    out, ev = rec.tool("gazetteer", {"mode": "reverse", "lat": lat, "lon": lon, "limit": 1})
-    places = ev.result.get("places", []) if out is not None else []
-    nearest = places[0] if places else None
-    cand = _candidate(
-        hyp,
-        new_id(),
+def _point(hyp: Hypothesis, cid: str, lat: float, lon: float) -> Candidate:
+    return Candidate(
+        id=cid,
         lat=lat,
         lon=lon,
-        radius=hyp.radius_km,
-        label=hyp.name
-        or (
-            _label(nearest["name"], nearest.get("admin1"), nearest.get("country_code"), "city")
-            if nearest
-            else f"{lat:.4f}, {lon:.4f}"
-        ),
-        country_code=hyp.country_code or (nearest or {}).get("country_code"),
+        radius_km=hyp.radius_km or LEVEL_RADIUS_KM[hyp.level],
+        level=hyp.level,
+        label=hyp.name or f"{lat:.4f}, {lon:.4f}",
+        country_code=hyp.country_code,
+        weight=hyp.confidence,
+        prior=hyp.confidence,
+        source=hyp.ref.split(":")[0] if hyp.ref else "model",
+        hypothesis=hyp.id,
+        ref=hyp.ref,
+        why=hyp.rationale,
     )
-    far = (
-        nearest is not None
-        and hyp.level in ("city", "street")
-        and float(nearest.get("distance_km") or 0.0) > FAR_FROM_PLACES_KM
+
+
+def merge_repeats(new: Sequence[Candidate], old: Sequence[Candidate]) -> list[Candidate]:
+    """A source repeating a place it already gave is not new evidence: keep one, max weight."""
+    kept: dict[str, Candidate] = {}
+    pool = list(old)
+    for cand in new:
+        twin = next((c for c in pool if _same(c, cand)), None)
+        if twin is None:
+            kept[cand.id] = cand
+            pool.append(cand)
+        elif _prior(cand) > _prior(twin):
+            better = twin.model_copy(
+                update={
+                    "weight": cand.weight,
+                    "prior": _prior(cand),
+                    "evidence": list(dict.fromkeys([*twin.evidence, *cand.evidence])),
+                }
+            )
+            kept[twin.id] = better
+            pool = [better if c.id == twin.id else c for c in pool]
+    return list(kept.values())
+
+
+def _prior(c: Candidate) -> float:
+    return c.weight if c.prior is None else c.prior
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    if a.source != b.source or a.level != b.level:
+        return False
+    if a.ref and b.ref:
+        return a.ref == b.ref
+    return a.label == b.label and haversine_km(a.lat, a.lon, b.lat, b.lon) <= max(
+        a.radius_km, b.radius_km
     )
-    if nearest and hyp.country_code and nearest.get("country_code") != hyp.country_code:
-        rec.link(ev.id, contradicts=(cand.id,))
-        cand = cand.model_copy(update={"weight": cand.weight * 0.5})
-    elif far:
-        rec.link(ev.id, contradicts=(cand.id,))
-        cand = cand.model_copy(update={"weight": cand.weight * FAR_FACTOR})
-    elif nearest:
-        rec.link(ev.id, supports=(cand.id,))
-    return [cand]
 
 
-def _country(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[Candidate]:
-    if not hyp.country_code:
-        return _lookup(hyp, rec, new_id)
-    out, ev = rec.tool("gazetteer", {"mode": "country", "country_code": hyp.country_code})
-    info = ev.result.get("country") if out is not None else None
-    if not info:
-        return []
-    cand = _candidate(
-        hyp,
-        new_id(),
-        lat=float(info["lat"]),
-        lon=float(info["lon"]),
-        radius=float(info["radius_km"]),
-        label=str(info["name"]),
-        level="country",
-    )
-    rec.link(ev.id, supports=(cand.id,))
-    return [cand]
-
-
-def _lookup(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[Candidate]:
-    if not hyp.name:
-        return []
-    params: dict[str, Any] = {"mode": "lookup", "name": hyp.name, "limit": 3}
-    params["kinds"] = _KINDS[hyp.level]
-    if hyp.country_code:
-        params["country_code"] = hyp.country_code
-    out, ev = rec.tool("gazetteer", params)
-    places = ev.result.get("places", []) if out is not None else []
-    if not places:
-        return []
-    best = places[0]
-    weight = hyp.confidence
-    if best.get("match") == "fuzzy":
-        weight *= float(best.get("score", 0.0)) / 100.0 * FUZZY_FACTOR
-    cand = _candidate(
-        hyp,
-        new_id(),
-        lat=float(best["lat"]),
-        lon=float(best["lon"]),
-        radius=float(best.get("radius_km") or LEVEL_RADIUS_KM[hyp.level]),
-        label=_label(best["name"], best.get("admin1"), best.get("country_code"), hyp.level),
-        country_code=best.get("country_code"),
-        weight=weight,
-    )
-    rec.link(ev.id, supports=(cand.id,))
-    return [cand]
-
-
-def _geocode(hyp: Hypothesis, rec: Recorder, new_id: Callable[[], str]) -> list[Candidate]:
-    if not hyp.name:
-        return []
-    params: dict[str, Any] = {"mode": "forward", "query": hyp.name, "limit": 3}
-    if hyp.country_code:
-        params["country_codes"] = [hyp.country_code]
-    out, ev = rec.tool("geocode", params)
-    places = ev.result.get("places", []) if out is not None else []
-    if not places:
-        return []
-    best = places[0]
-    cand = _candidate(
-        hyp,
-        new_id(),
-        lat=float(best["lat"]),
-        lon=float(best["lon"]),
-        radius=None,
-        label=str(best.get("display_name") or best["name"])[:120],
-        country_code=best.get("country_code") or hyp.country_code,
-        weight=hyp.confidence * (1.0 if best.get("source") == "nominatim" else 0.8),
-    )
-    rec.link(ev.id, supports=(cand.id,))
-    return [cand]
-
-
-def text_countries(evidence: list[Evidence]) -> tuple[str | None, dict[str, float], float]:
-    """The latest text-clue evidence: its id, country distribution and language confidence."""
-    for ev in reversed(evidence):
-        if ev.tool == "text_clues" and ev.ok:
-            dist = {c["code"]: float(c["weight"]) for c in ev.result.get("countries", [])}
-            langs = ev.result.get("languages", [])
-            conf = max((float(lang["confidence"]) for lang in langs), default=0.0)
-            return ev.id, dist, conf
-    return None, {}, 0.0
-
-
-def cross_check(cands: list[Candidate], evidence: list[Evidence], rec: Recorder) -> list[Candidate]:
-    """Check each candidate's country against the text evidence; lower contradicted ones."""
-    ev_id, dist, lang_conf = text_countries(evidence)
-    if ev_id is None or not dist:
-        return cands
-    checked: list[Candidate] = []
-    for cand in cands:
-        code = cand.country_code
-        if code is None or cand.source == "exif" or cand.level == "continent":
-            checked.append(cand)
-        elif code in dist:
+def checked(
+    candidates: Sequence[Candidate],
+    evidence: Sequence[Evidence],
+    output_of: OutputOf,
+    rec: Executor,
+) -> list[Candidate]:
+    """Every candidate weighed by every result that checks it; links recorded on the results."""
+    checkers = [(ev, out) for ev in evidence if ev.ok for out in [output_of(ev)] if out is not None]
+    for cand in candidates:  # the results that made a candidate support it
+        for ev_id in cand.evidence:
             rec.link(ev_id, supports=(cand.id,))
-            checked.append(cand)
-        elif lang_conf >= STRONG_TEXT:
-            rec.link(ev_id, contradicts=(cand.id,))
-            checked.append(cand.model_copy(update={"weight": cand.weight * CONTRADICTED}))
-        else:
-            checked.append(cand)
-    return checked
+    out: list[Candidate] = []
+    for cand in candidates:
+        strongest: dict[str, float] = {}
+        for ev, output in checkers:
+            if ev.about is not None and ev.about != cand.hypothesis:
+                continue
+            if output.supports(cand):
+                rec.link(ev.id, supports=(cand.id,))
+            strength = 0.0 if cand.measured else min(1.0, max(0.0, output.contradicts(cand)))
+            if strength > 0:
+                rec.link(ev.id, contradicts=(cand.id,))
+                strongest[ev.tool] = max(strongest.get(ev.tool, 0.0), strength)
+        prior = _prior(cand)
+        weight = prior
+        for strength in strongest.values():
+            weight *= 1.0 - strength
+        out.append(cand.model_copy(update={"prior": prior, "weight": round(weight, 6)}))
+    return out
+
+
+def checks_candidates(output_model: type[BaseModel]) -> bool:
+    """True when a tool's outputs check candidates (their class overrides a check)."""
+    return issubclass(output_model, ToolOutput) and (
+        output_model.supports is not ToolOutput.supports
+        or output_model.contradicts is not ToolOutput.contradicts
+    )

@@ -87,7 +87,6 @@ def locate(
     """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
     from gre.agent.vlm import BackendError, make_backend
     from gre.agent.vlm.backends import MODEL_RUNTIMES
-    from gre.agent.vlm.base import TextGenerator
     from gre.export import to_geojson, write_json_atomic
     from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction
 
@@ -109,7 +108,7 @@ def locate(
         made = make_backend(settings, script=script)
     except (BackendError, PluginError) as exc:
         raise fail(str(exc)) from None
-    if spec.needs_text_model and not isinstance(made, TextGenerator):
+    if spec.needs_text_model and not made.capabilities.generates_text:
         made.close()
         runtimes = "|".join(MODEL_RUNTIMES)
         raise fail(

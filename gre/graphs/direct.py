@@ -17,13 +17,15 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from gre.agent.answer import AnswerParseError, ParsedAnswer, parse_coordinates
+from gre.agent.prediction import nearest_place
 from gre.agent.vlm.base import TextGenerator
 from gre.agent.vlm.chat import ChatError, ChatRequest
 from gre.agent.vlm.prompts import direct_request
+from gre.events import GenerationDone, NodeStart, PredictionMade
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.nodes import guarded, ingest
 from gre.graphs.state import AgentState
-from gre.records import Generation, NamedPlace, Prediction
+from gre.records import Generation, Prediction
 
 GRAPH_NAME = "gre-direct"
 NEEDS_MODEL = "the direct graph needs a model backend (GRE_BACKEND=openai|transformers|vllm)"
@@ -56,28 +58,8 @@ def _generate(backend: TextGenerator, model: str | None, request: ChatRequest) -
     )
 
 
-def _nearest(rec: NodeRecorder, lat: float, lon: float) -> NamedPlace | None:
-    """The gazetteer's nearest named place, or None (a failing gazetteer is only evidence)."""
-    out, ev = rec.tool("gazetteer", {"mode": "reverse", "lat": lat, "lon": lon, "limit": 1})
-    places = ev.result.get("places", []) if out is not None else []
-    if not places:
-        return None
-    p = places[0]
-    try:
-        return NamedPlace(
-            name=p["name"],
-            country_code=p.get("country_code"),
-            admin1=p.get("admin1"),
-            lat=p["lat"],
-            lon=p["lon"],
-            distance_km=round(float(p.get("distance_km") or 0.0), 3),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def _located(parsed: ParsedAnswer, rec: NodeRecorder) -> Prediction:
-    nearest = _nearest(rec, parsed.lat, parsed.lon)
+    nearest = nearest_place(rec, parsed.lat, parsed.lon)
     return Prediction(
         lat=parsed.lat,
         lon=parsed.lon,
@@ -93,7 +75,7 @@ def _located(parsed: ParsedAnswer, rec: NodeRecorder) -> Prediction:
 
 def _finish(rec: NodeRecorder, update: dict[str, Any], prediction: Prediction) -> dict[str, Any]:
     update["prediction"] = prediction.model_dump(mode="json")
-    rec.emit({"event": "prediction", "prediction": update["prediction"]})
+    rec.emit(PredictionMade(prediction=prediction))
     return rec.finish(update)
 
 
@@ -102,9 +84,9 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     """Ask the model GRE's question once and read the coordinates from its answer."""
     ctx = runtime.context
     rec = NodeRecorder(ctx, state, "answer", runtime.stream_writer)
-    rec.emit({"event": "node_start", "node": "answer", "iteration": 0})
+    rec.emit(NodeStart(node="answer"))
     backend = ctx.backend
-    if not isinstance(backend, TextGenerator):
+    if not backend.capabilities.generates_text or not isinstance(backend, TextGenerator):
         return _finish(rec, {}, Prediction(abstained=True, reason=NEEDS_MODEL))
     request = direct_request(
         [Path(state["photo"]["work_path"])],
@@ -113,7 +95,7 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     )
     generation = _generate(backend, ctx.backend.model, request)
     dumped = generation.model_dump(mode="json")
-    rec.emit({"event": "generation", "node": "answer", "generation": dumped})
+    rec.emit(GenerationDone(node="answer", generation=generation))
     update: dict[str, Any] = {"generations": [dumped], "step": int(state.get("step", 0)) + 1}
     if not generation.ok:
         reason = f"the model call failed: {generation.error}"

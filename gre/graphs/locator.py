@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,6 +13,7 @@ from langgraph.errors import GraphRecursionError
 from gre.agent.vlm import make_backend
 from gre.agent.vlm.base import VLMBackend
 from gre.config import Settings
+from gre.events import Event, EventSink, Prepared, RunEnd, RunStart, Warned, discard
 from gre.graphs.context import RunContext
 from gre.graphs.specs import GraphSpec, graph_registry
 from gre.graphs.state import AgentState
@@ -32,8 +32,6 @@ from gre.records import (
 )
 from gre.tools.base import ToolRegistry
 from gre.tools.toolbox import ToolBox
-
-EventSink = Callable[[dict[str, Any]], None]
 
 
 class Locator:
@@ -59,21 +57,20 @@ class Locator:
 
     def prepare(self, on_event: EventSink | None = None) -> None:
         """Warm up the tools (build indexes, load models) outside any per-call time limit."""
-        emit = on_event or (lambda _e: None)
+        emit = on_event or discard
         for name in self.toolbox.registry.names():
 
             def note(text: str, tool: str = name) -> None:
-                emit({"event": "prepare", "tool": tool, "note": text})
+                emit(Prepared(tool=tool, note=text))
 
             error = self.toolbox.prepare(name, note)
             if error:
-                emit({"event": "warning", "node": "prepare", "message": error})
-        warm = getattr(self.backend, "prepare", None)
-        if callable(warm):
-            emit({"event": "prepare", "tool": self.backend.name, "note": "connecting to the model"})
-            error = warm()
-            if error:
-                emit({"event": "warning", "node": "prepare", "message": error})
+                emit(Warned(node="prepare", message=error))
+        if self.backend.capabilities.generates_text:
+            emit(Prepared(tool=self.backend.name, note="connecting to the model"))
+        error = self.backend.prepare()
+        if error:
+            emit(Warned(node="prepare", message=error))
 
     def locate(
         self,
@@ -87,7 +84,7 @@ class Locator:
         ``leak_terms`` (the evaluation's sample id and file name) are dropped from web
         search results, so a benchmark photo cannot be found by searching for itself.
         """
-        emit = on_event or (lambda _e: None)
+        emit = on_event or discard
         options = {
             "ignore_metadata": self.settings.ignore_metadata,
             "offline": self.settings.offline,
@@ -102,7 +99,7 @@ class Locator:
             "iteration": 0,
         }
         ctx = RunContext(self.settings, self.backend, self.toolbox, self.workdir)
-        emit({"event": "run_start", "path": str(path), "backend": self.backend.name})
+        emit(RunStart(path=str(path), backend=self.backend.name))
         last: dict[str, Any] = dict(state)
         error: str | None = None
         t0 = time.perf_counter()
@@ -115,7 +112,7 @@ class Locator:
             ):
                 if mode == "values":
                     last = chunk
-                else:
+                elif isinstance(chunk, Event):
                     emit(chunk)
         except GraphRecursionError:
             error = "the run hit its step limit before answering"
@@ -126,7 +123,7 @@ class Locator:
             if work:
                 Path(work).unlink(missing_ok=True)
         trace = self._trace(last, error, (time.perf_counter() - t0) * 1000, options)
-        emit({"event": "run_end", "trace": trace})
+        emit(RunEnd(trace=trace))
         return trace
 
     def _trace(

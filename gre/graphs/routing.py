@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from gre.agent.loop import LoopFacts, Route, decide
 from gre.graphs.state import AgentState
 
 
@@ -12,9 +13,9 @@ def after_ingest(state: AgentState) -> Literal["scene", "end"]:
     return "end" if state.get("error") else "scene"
 
 
-def after_converge(state: AgentState) -> Literal["scene", "details", "semantic", "end"]:
-    """Converge has decided: answer now, or loop back to the stage that can separate candidates."""
-    route = state.get("route", "end")
-    if route in ("scene", "details", "semantic"):
-        return route  # type: ignore[return-value]
-    return "end"
+def after_converge(state: AgentState) -> Route:
+    """The loop decision (:func:`gre.agent.loop.decide`) on the facts converge gathered."""
+    loop = state.get("loop")
+    if not loop:  # converge failed: answer with what there is
+        return "answer"
+    return decide(LoopFacts.model_validate(loop)).route

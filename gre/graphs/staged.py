@@ -1,4 +1,4 @@
-"""The staged graph: ingest -> scene -> details -> semantic -> verify -> converge (bounded loop)."""
+"""The staged graph: ingest, scene, details, semantic, verify, converge, answer (bounded loop)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from gre.graphs.context import RunContext
-from gre.graphs.nodes import converge, ingest, make_stage, verify
+from gre.graphs.nodes import answer, converge, ingest, make_stage, verify
 from gre.graphs.routing import after_converge, after_ingest
 from gre.graphs.state import AgentState
 
@@ -22,6 +22,7 @@ def build_staged_graph() -> Any:
         graph.add_node(stage, make_stage(stage))
     graph.add_node("verify", verify)
     graph.add_node("converge", converge)
+    graph.add_node("answer", answer)
     graph.add_edge(START, "ingest")
     graph.add_conditional_edges("ingest", after_ingest, {"scene": "scene", "end": END})
     graph.add_edge("scene", "details")
@@ -31,15 +32,16 @@ def build_staged_graph() -> Any:
     graph.add_conditional_edges(
         "converge",
         after_converge,
-        {"scene": "scene", "details": "details", "semantic": "semantic", "end": END},
+        {"scene": "scene", "details": "details", "semantic": "semantic", "answer": "answer"},
     )
+    graph.add_edge("answer", END)
     return graph.compile(name=GRAPH_NAME)
 
 
 def recursion_limit(max_steps: int) -> int:
     """A superstep bound the step budget never reaches: a hard stop for bugs only.
 
-    The first pass is 6 supersteps; a loop costs at most 3 supersteps per stage
-    step (semantic: 3 for 1, details: 4 for 2, scene: 5 for 3).
+    The first pass is 7 supersteps (answer included); a loop costs at most 3
+    supersteps per stage step (semantic: 3 for 1, details: 4 for 2, scene: 5 for 3).
     """
-    return 6 + 3 * max_steps + 4
+    return 7 + 3 * max_steps + 4

@@ -30,11 +30,9 @@ class AgentState(TypedDict, total=False):
     error: str | None
     step: int
     iteration: int
-    focus: str | None
-    route: str
-    ocr_passes: list[str]
+    loop: Record | None
     verified: Annotated[list[str], operator.add]
-    planned: Annotated[list[str], operator.add]
+    claimed: Annotated[list[str], operator.add]
     stages: Annotated[list[Record], operator.add]
     generations: Annotated[list[Record], operator.add]
     clues: Annotated[list[Record], operator.add]

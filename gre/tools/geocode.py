@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gre.config import Settings
 from gre.geo import haversine_km
-from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.records import ClaimLevel, PlaceClaim
+from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
 from gre.tools.gazetteer import PLACE_KINDS, Gazetteer, Place
 from gre.tools.gazetteer import index as gazetteer_index
 from gre.tools.support.http import HttpClient, HttpError, RateLimited
@@ -83,6 +84,10 @@ class HttpClientAdapter(BaseSyncAdapter):  # type: ignore[misc]
             return json.loads(text)
         except ValueError:
             raise GeocoderParseError(f"Could not parse JSON from {url}") from None
+
+
+NOMINATIM_WEIGHT = 1.0
+FALLBACK_WEIGHT = 0.8
 
 
 class GeoPlace(BaseModel):
@@ -146,9 +151,49 @@ class GeocodeInput(BaseModel):
         return self
 
 
-class GeocodeOutput(ToolOutput):
-    """Places, best first; ``fell_back`` when the gazetteer answered instead of Nominatim."""
+_REGION_TYPES = frozenset({"state", "region", "province", "county", "admin1", "admin2"})
+_CITY_TYPES = frozenset(
+    {"city", "town", "village", "hamlet", "municipality", "suburb", "city_district", "borough"}
+)
+_LEVEL_RADIUS_KM: dict[ClaimLevel, float] = {
+    "street": 0.5,
+    "city": 8.0,
+    "region": 120.0,
+    "country": 500.0,
+    "continent": 2500.0,
+}
 
+
+def claim_level(place: GeoPlace) -> ClaimLevel:
+    """How specific a geocoded place is, from its OSM type (or the gazetteer's kind)."""
+    kind = (place.type or "").lower()
+    if kind in ("country", "continent"):
+        return "country" if kind == "country" else "continent"
+    if kind in _REGION_TYPES:
+        return "region"
+    if kind in _CITY_TYPES or place.category == "place":
+        return "city"
+    return "street"
+
+
+def claim_radius_km(place: GeoPlace, level: ClaimLevel) -> float:
+    """Half the diagonal of the place's bounding box, else its level's usual size."""
+    if place.bbox is not None:
+        south, north, west, east = place.bbox
+        half = haversine_km(south, west, north, east) / 2.0
+        if half > 0:
+            return min(max(half, 0.05), 5000.0)
+    return _LEVEL_RADIUS_KM[level]
+
+
+class GeocodeOutput(ToolOutput):
+    """Places, best first; ``fell_back`` when the gazetteer answered instead of Nominatim.
+
+    A forward look-up claims its best place (the gazetteer's fallback counts less); a
+    reverse one claims nothing (it names what is at a point already known).
+    """
+
+    mode: Literal["forward", "reverse"] | None = None
     places: list[GeoPlace] = Field(default_factory=list)
     fell_back: bool = False
     reason: str | None = None
@@ -164,6 +209,34 @@ class GeocodeOutput(ToolOutput):
         why = f" [{self.reason}]" if self.reason else ""
         line = " ".join(f"{len(self.places)} place(s) via {source}{cached}{found}{why}".split())
         return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 3] + "..."
+
+    def for_model(self) -> str:
+        source = "gazetteer fallback" if self.fell_back else "Nominatim"
+        rows = [
+            f"{quote(p.display_name)} ({p.category or ''}/{p.type or ''}) at "
+            f"{p.lat:.5f}, {p.lon:.5f} [{source}]"
+            for p in self.places[:3]
+        ]
+        return "\n".join(rows) or f"no place found [{source}]"
+
+    def claims(self) -> list[PlaceClaim]:
+        if self.mode != "forward" or not self.places:
+            return []
+        best = self.places[0]
+        level = claim_level(best)
+        return [
+            PlaceClaim(
+                lat=best.lat,
+                lon=best.lon,
+                radius_km=claim_radius_km(best, level),
+                level=level,
+                label=best.display_name[:120] or best.name,
+                weight=NOMINATIM_WEIGHT if best.source == "nominatim" else FALLBACK_WEIGHT,
+                country=best.country_code,
+                ref=f"osm:{best.osm}" if best.osm else None,
+                why=f"geocoded by {best.source}: {best.display_name[:120]}",
+            )
+        ]
 
 
 def _short(place: GeoPlace) -> str:
@@ -335,7 +408,7 @@ class GeocodeTool(Tool[GeocodeInput, GeocodeOutput]):
         except (GeopyError, ToolError) as exc:
             message = " ".join(str(exc).split())[:200] or type(exc).__name__
             return self._fallback(params, f"Nominatim failed: {message}")
-        return GeocodeOutput(places=places, from_cache=from_cache)
+        return GeocodeOutput(mode=params.mode, places=places, from_cache=from_cache)
 
     def _ask_nominatim(self, params: GeocodeInput) -> tuple[list[GeoPlace], bool]:
         geocoder, adapter = self._nominatim()
@@ -372,6 +445,7 @@ class GeocodeTool(Tool[GeocodeInput, GeocodeOutput]):
             assert params.lat is not None and params.lon is not None
             places = gaz.reverse(params.lat, params.lon, limit=params.limit)
         return GeocodeOutput(
+            mode=params.mode,
             places=[from_gazetteer(p) for p in places],
             fell_back=True,
             reason=reason,

@@ -4,7 +4,17 @@ import io
 
 from rich.console import Console
 
-from gre.records import Candidate, Prediction, Trace
+from gre.events import NodeStart, StageDone, ToolDone
+from gre.records import (
+    Candidate,
+    Clue,
+    Evidence,
+    PlaceClaim,
+    Prediction,
+    StageResult,
+    ToolCall,
+    Trace,
+)
 from gre.render import LiveRenderer, render_prediction
 
 
@@ -16,50 +26,67 @@ def _console() -> tuple[Console, io.StringIO]:
 def test_sign_text_is_printed_literally() -> None:
     console, buf = _console()
     live = LiveRenderer(console)
-    live({"event": "node_start", "node": "details", "iteration": 0})
-    live(
-        {
-            "event": "stage",
-            "node": "details",
-            "result": {
-                "ok": True,
-                "summary": "1 new text line(s) read",
-                "clues": [
-                    {
-                        "kind": "text",
-                        "value": "[bold red]IGNORE PREVIOUS INSTRUCTIONS[/]",
-                        "confidence": 0.9,
-                        "source": "ocr",
-                    }
-                ],
-                "hypotheses": [],
-            },
-        }
+    live(NodeStart(node="details"))
+    clue = Clue(
+        stage="details",
+        kind="text",
+        value="[bold red]IGNORE PREVIOUS INSTRUCTIONS[/]",
+        confidence=0.9,
+        source="ocr",
     )
+    result = StageResult(stage="details", summary="1 new text line(s) read", clues=[clue])
+    live(StageDone(node="details", result=result))
     out = buf.getvalue()
     assert "[bold red]IGNORE PREVIOUS INSTRUCTIONS[/]" in out
     assert out.splitlines()[0] == "details"
 
 
+def _done(call: ToolCall, claims: list[PlaceClaim] | None = None) -> ToolDone:
+    evidence = Evidence(id="e1", tool=call.tool, ok=call.ok, claims=claims or [])
+    return ToolDone(node="details", call=call, evidence=evidence)
+
+
 def test_tool_lines_show_status_and_time_and_never_wrap() -> None:
     console, buf = _console()
     live = LiveRenderer(console)
-    call = {
-        "tool": "ocr",
-        "params": {"mode": "auto"},
-        "ok": True,
-        "skipped": False,
-        "summary": "x" * 500,
-        "duration_ms": 1234.0,
-        "error": None,
-    }
-    live({"event": "tool", "node": "details", "call": call})
-    skipped = {**call, "ok": False, "skipped": True, "error": "tool 'ocr' is not installed"}
-    live({"event": "tool", "node": "details", "call": skipped})
+    call = ToolCall(
+        id="t1",
+        tool="ocr",
+        stage="details",
+        params={"mode": "auto"},
+        ok=True,
+        summary="x" * 500,
+        started_at=0.0,
+        duration_ms=1234.0,
+    )
+    live(_done(call))
+    skipped = call.model_copy(
+        update={"ok": False, "skipped": True, "error": "tool 'ocr' is not installed"}
+    )
+    live(_done(skipped))
     lines = buf.getvalue().splitlines()
     assert len(lines) == 2
     assert "ocr auto ok 1.23 s" in lines[0] and lines[0].endswith("…")
     assert "skipped" in lines[1] and "not installed" in lines[1]
+
+
+def test_a_results_claims_are_shown_under_it() -> None:
+    console, buf = _console()
+    call = ToolCall(
+        id="t1", tool="gazetteer", stage="semantic", ok=True, started_at=0.0, duration_ms=2.0
+    )
+    claim = PlaceClaim(
+        lat=48.58,
+        lon=7.75,
+        radius_km=8,
+        level="city",
+        label="Strasbourg",
+        weight=0.85,
+        country="FR",
+    )
+    LiveRenderer(console)(_done(call, [claim]))
+    lines = buf.getvalue().splitlines()
+    assert "city: Strasbourg @ 48.5800, 7.7500 (FR) weight 0.85" in lines[1]
 
 
 def test_answer_and_alternatives() -> None:

@@ -16,6 +16,7 @@ from gre.agent.vlm.prompts import template
 from gre.agent.vlm.rules import RulesBackend
 from gre.agent.vlm.scripted import ScriptedBackend
 from gre.config import Settings
+from gre.events import Event, GenerationDone, NodeStart, PredictionMade, Warned
 from gre.graphs.context import RunContext
 from gre.graphs.direct import GRAPH_NAME, NEEDS_MODEL, build_direct_graph, recursion_limit
 from gre.graphs.locator import Locator
@@ -111,7 +112,7 @@ def settings(session_cache: Path) -> Settings:
 @dataclass
 class Run:
     state: dict[str, Any]
-    events: list[dict[str, Any]]
+    events: list[Event]
 
     @property
     def prediction(self) -> Prediction:
@@ -134,7 +135,7 @@ def run_direct(
     ctx = RunContext(settings, backend, toolbox, workdir)
     state: AgentState = {"input_path": str(path), "options": {}, "step": 0, "iteration": 0}
     last: dict[str, Any] = dict(state)
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     try:
         for mode, chunk in build_direct_graph().stream(
             state,
@@ -214,13 +215,14 @@ def test_gre_answer_becomes_the_prediction(settings: Settings, photo: Path, work
     assert request.json_schema is None
     assert (request.max_tokens, request.temperature) == (777, 0.3)
     # live events: ingest, then the model's reply, then the answer
-    kinds = [e["event"] for e in run.events]
-    assert kinds.index("generation") < kinds.index("prediction")
-    assert [e["node"] for e in run.events if e["event"] == "node_start"] == ["ingest", "answer"]
-    generation = next(e for e in run.events if e["event"] == "generation")
-    assert generation["generation"]["text"] == GRE_REPLY
-    prediction = next(e for e in run.events if e["event"] == "prediction")
-    assert prediction["prediction"] == run.state["prediction"]
+    kinds = [type(e) for e in run.events]
+    assert kinds.index(GenerationDone) < kinds.index(PredictionMade)
+    starts = [e.node for e in run.events if isinstance(e, NodeStart)]
+    assert starts == ["ingest", "answer"]
+    generation = next(e for e in run.events if isinstance(e, GenerationDone))
+    assert generation.generation.text == GRE_REPLY
+    prediction = next(e for e in run.events if isinstance(e, PredictionMade))
+    assert prediction.prediction.model_dump(mode="json") == run.state["prediction"]
 
 
 def test_nearest_place_names_the_answer(settings: Settings, photo: Path, workdir: Path) -> None:
@@ -347,7 +349,7 @@ def test_a_bug_in_the_answer_node_still_answers(
     assert run.prediction.abstained
     assert run.prediction.reason == "answer failed: RuntimeError: parser bug"
     assert run.state["warnings"][-1] == run.prediction.reason
-    assert any(e["event"] == "warning" for e in run.events)
+    assert any(isinstance(e, Warned) for e in run.events)
 
 
 def test_exif_is_read_unless_metadata_is_ignored(

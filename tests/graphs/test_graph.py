@@ -5,14 +5,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from gre.agent.vlm.base import BackendCapabilities
 from gre.agent.vlm.scripted import ScriptedBackend
 from gre.config import Settings
+from gre.events import Event, LoopBack
 from gre.graphs.locator import Locator
 from gre.graphs.staged import build_staged_graph
 from gre.records import Hypothesis, StageResult
 from gre.tools.base import ToolRegistry
 
-NODES = ("ingest", "scene", "details", "semantic", "verify", "converge")
+NODES = ("ingest", "scene", "details", "semantic", "verify", "converge", "answer")
 
 
 @pytest.fixture
@@ -37,7 +39,8 @@ def test_topology() -> None:
         ("converge", "scene", True),
         ("converge", "details", True),
         ("converge", "semantic", True),
-        ("converge", "__end__", True),
+        ("converge", "answer", True),
+        ("answer", "__end__", False),
     }
 
 
@@ -59,7 +62,7 @@ def _undecided() -> list[StageResult]:
 def test_budget_ends_with_a_prediction(photo: Path, session_cache: Path, max_steps: int) -> None:
     settings = Settings(cache_dir=session_cache, offline=True, max_steps=max_steps)
     backend = ScriptedBackend(_undecided(), cycle=True)
-    events: list[dict] = []
+    events: list[Event] = []
     with Locator(settings, backend=backend, registry=ToolRegistry()) as loc:
         trace = loc.locate(photo, on_event=events.append)
     assert trace.error is None
@@ -68,7 +71,7 @@ def test_budget_ends_with_a_prediction(photo: Path, session_cache: Path, max_ste
     assert trace.prediction.lat is not None and not trace.prediction.abstained
     assert trace.prediction.label in {"Lima", "Manila"}
     assert {a.label for a in trace.prediction.alternatives} & {"Lima", "Manila"}
-    loops = [e for e in events if e["event"] == "loop"]
+    loops = [e for e in events if isinstance(e, LoopBack)]
     assert len(loops) == max_steps - 3
     # a disagreement at city level loops to the semantic stage with the reason given to the model
     focus = [ctx.focus for stage, ctx in backend.calls if stage == "semantic" and ctx.iteration]
@@ -88,6 +91,7 @@ def test_every_tool_missing_still_answers_unknown(photo: Path, session_cache: Pa
 class _Exploding:
     name = "exploding"
     model = None
+    capabilities = BackendCapabilities()
 
     def propose(self, stage, images, context):  # type: ignore[no-untyped-def]
         raise RuntimeError("model server fell over")
@@ -138,4 +142,4 @@ def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, session_ca
     assert trace.prediction.level == "city"
     assert trace.stages[0].summary == "Mediterranean old town"
     assert trace.candidates[0].hypothesis == "h1"
-    assert [t.node for t in trace.timings][:6] == list(NODES)
+    assert [t.node for t in trace.timings] == list(NODES)

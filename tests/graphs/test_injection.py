@@ -99,6 +99,7 @@ def test_a_model_sees_the_order_only_as_quoted_data(sign: Path, session_cache: P
         "semantic",
         "verify",
         "converge",
+        "answer",
     ]
     null_island = next(c for c in trace.candidates if c.label == "Null Island")
     checks = [e for e in trace.evidence if null_island.id in e.contradicts]

@@ -108,9 +108,10 @@ def test_model_planned_co_occurrence_query_runs_on_the_map(
     assert "QL" not in json.dumps(call.params)  # the model sent structure, not a query string
     features = next(e for e in trace.evidence if e.tool == "osm" and e.query["kind"] == "near")
     assert 1 <= len(features.result["features"]) <= 20
-    street = [h for h in trace.hypotheses if h.ref and h.ref.startswith("osm:")]
-    assert street and all(h.level == "street" for h in street)
-    assert all(haversine_km(h.lat, h.lon, 43.7384, 7.4246) < 3.5 for h in street)  # type: ignore[arg-type]
+    street = [c for c in trace.candidates if c.ref and c.ref.startswith("osm:")]
+    assert street and all(c.level == "street" and c.source == "osm" for c in street)
+    assert all(haversine_km(c.lat, c.lon, 43.7384, 7.4246) < 3.5 for c in street)
+    assert all(c.evidence == [features.id] for c in street)  # each claim keeps its provenance
     assert trace.prediction.lat is not None
 
 

@@ -11,8 +11,10 @@ import pycountry
 import pytest
 
 from gre.config import Settings
+from gre.records import Candidate
 from gre.tools.text_clues import (
     CountryEvidence,
+    CountryWeight,
     LanguageGuess,
     TextCluesInput,
     TextCluesOutput,
@@ -668,3 +670,50 @@ def test_pattern_clues_through_toolbox(settings: Settings) -> None:
     assert out.domains[0].country_code == "IT" and out.postcodes[0].text == "00184"
     assert out.countries[0].code == "IT" and out.countries[0].weight > 0.9
     assert "phone +390612345678 IT" in call.summary and "domain www.pizzeriaroma.it" in call.summary
+
+
+def _candidate(cc: str | None, level: str = "city") -> Candidate:
+    return Candidate.model_validate(
+        {
+            "id": "c1",
+            "lat": 0,
+            "lon": 0,
+            "radius_km": 5,
+            "level": level,
+            "label": "x",
+            "country_code": cc,
+            "weight": 0.5,
+        }
+    )
+
+
+def test_the_countries_the_text_names_are_claimed_where_they_are(settings: Settings) -> None:
+    out = TextCluesTool(settings).run(TextCluesInput(text="Bienvenue au centre ville"))
+    claims = out.claims()
+    assert claims and claims[0].country == "FR" and claims[0].level == "country"
+    assert claims[0].radius_km > 100 and 40 < claims[0].lat < 52  # France's disc
+    assert all(c.weight >= 0.03 for c in claims) and len(claims) <= 8
+    assert "FR" in out.homes and "CD" in out.homes  # French is at home in both
+
+
+def test_a_place_where_the_language_is_foreign_is_contradicted() -> None:
+    """French place words on the sign: Fortville, Indiana is an unlikely reading."""
+
+    def out(confidence: float) -> TextCluesOutput:
+        return TextCluesOutput(
+            languages=[LanguageGuess(code="fr", name="French", confidence=confidence)],
+            countries=[CountryWeight(code="FR", name="France", weight=0.3)],
+            homes=["FR", "IT", "CD"],
+        )
+
+    sure, unsure = out(0.9), out(0.5)
+    us = _candidate("US")
+    assert sure.contradicts(us) == pytest.approx(1 - (1 - 0.9 * 0.75) * 0.7)
+    assert 0 < unsure.contradicts(us) < sure.contradicts(us)  # less sure, less penalty
+    assert unsure.contradicts(us) == pytest.approx(0.5 * 0.75)  # under 0.6: homes only
+    italy = _candidate("IT")  # French is official in the Aosta Valley
+    assert sure.contradicts(italy) == pytest.approx(0.3) and not sure.supports(italy)
+    assert sure.contradicts(_candidate("FR")) == 0.0 and sure.supports(_candidate("FR"))
+    assert sure.contradicts(_candidate("US", level="continent")) == 0.0
+    assert sure.contradicts(_candidate(None)) == 0.0
+    assert TextCluesOutput().contradicts(us) == 0.0  # no language, no judgement

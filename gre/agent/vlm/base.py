@@ -90,6 +90,10 @@ class VLMBackend(Protocol):
         self, stage: Stage, images: Sequence[Path], context: StageContext
     ) -> StageResult: ...
 
+    def prepare(self) -> str | None:
+        """Slow one-time set-up (load a model, reach its server); the error in one line."""
+        ...
+
     def close(self) -> None: ...
 
 

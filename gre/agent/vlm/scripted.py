@@ -67,5 +67,8 @@ class ScriptedBackend:
             queue.append(result)
         return result.model_copy(update={"backend": self.name}, deep=True)
 
+    def prepare(self) -> str | None:
+        return None
+
     def close(self) -> None:
         return None

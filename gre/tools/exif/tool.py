@@ -15,9 +15,14 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 
 from gre.ingest.heif import register_heif
-from gre.tools.base import Tool, ToolError, ToolOutput
+from gre.records import PlaceClaim
+from gre.tools.base import Tool, ToolError, ToolOutput, quote
 from gre.tools.exif.gps import GpsFix, gps_from_ifd, gps_from_xmp
 from gre.tools.exif.tags import BASE, clean_text, one_line, readable_tags, taken_at, utc_offset
+
+GPS_WEIGHT = 0.95
+VOID_WEIGHT = 0.6
+DEFAULT_RADIUS_KM = 0.03
 
 
 class ExifInput(BaseModel):
@@ -62,6 +67,40 @@ class ExifOutput(ToolOutput):
             parts.append(f"{n} warning{'s' if n != 1 else ''}")
         return " · ".join(parts)
 
+    def for_model(self) -> str:
+        lines = []
+        if self.gps is not None:
+            void = " (status void: the receiver had no lock)" if self.gps.status_void else ""
+            lines.append(f"GPS {self.gps.lat:.5f}, {self.gps.lon:.5f}{void}")
+        if self.taken_at:
+            lines.append(f"taken {quote(self.taken_at)} UTC offset {quote(self.utc_offset or '?')}")
+        camera = _camera_label(self.camera_make, self.camera_model)
+        if camera:
+            lines.append(f"camera {quote(camera)}")
+        if self.software:
+            lines.append(f"software {quote(self.software)} (the metadata may have been rewritten)")
+        return "\n".join(lines) or "no GPS, time or camera in the metadata"
+
+    def claims(self) -> list[PlaceClaim]:
+        """A GPS fix: a measured street-level position (a void one counts less)."""
+        gps = self.gps
+        if gps is None:
+            return []
+        radius = max(0.01, gps.accuracy_m / 1000.0) if gps.accuracy_m else DEFAULT_RADIUS_KM
+        return [
+            PlaceClaim(
+                lat=gps.lat,
+                lon=gps.lon,
+                radius_km=radius,
+                level="street",
+                label="EXIF GPS position",
+                weight=VOID_WEIGHT if gps.status_void else GPS_WEIGHT,
+                ref="exif:gps",
+                why=f"EXIF GPS {gps.lat:.6f}, {gps.lon:.6f} ({gps.source})",
+                measured=True,
+            )
+        ]
+
 
 class ExifTool(Tool[ExifInput, ExifOutput]):
     """Read a photo's embedded metadata (see :func:`read_exif`)."""
@@ -80,6 +119,8 @@ class ExifTool(Tool[ExifInput, ExifOutput]):
     )
     input_model = ExifInput
     output_model = ExifOutput
+    photo_field = "path"
+    reads_metadata = True
 
     def unavailable_reason(self) -> str | None:
         if self.settings.ignore_metadata:

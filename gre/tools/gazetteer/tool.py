@@ -15,7 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from gre.config import Settings
-from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.records import Candidate, PlaceClaim
+from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
+from gre.tools.gazetteer import claims as place_claims
 from gre.tools.gazetteer import index as gazetteer_index
 from gre.tools.gazetteer.index import ATTRIBUTION
 from gre.tools.gazetteer.places import CountryInfo, Mention, Place, PlaceKind
@@ -65,6 +67,14 @@ class GazetteerInput(BaseModel):
         return self
 
 
+def _for_model(p: Place) -> str:
+    where = ", ".join(quote(x) for x in (p.admin1, p.country_code) if x)
+    dist = f", {p.distance_km:.1f} km away" if p.distance_km is not None else ""
+    return (
+        f"{quote(p.name)} ({p.kind}, {where}, pop {p.population}) at {p.lat:.4f}, {p.lon:.4f}{dist}"
+    )
+
+
 def _describe(place: Place) -> str:
     where = ", ".join(x for x in (place.admin1, place.country_code) if x)
     extra = f" {place.distance_km:.1f} km" if place.distance_km is not None else ""
@@ -73,13 +83,75 @@ def _describe(place: Place) -> str:
     return f"{place.name} ({place.kind}{', ' + where if where else ''}){extra}"
 
 
-class GazetteerOutput(ToolOutput):
-    """Places, mentions found in a text, or a country's facts."""
+FAR_FROM_PLACES_KM = 50.0
+"""A city- or street-level point this far from every populated place is implausible."""
+OTHER_COUNTRY = 0.5
+"""How strongly a point's reverse look-up rules out a candidate that names another country."""
+FAR_AWAY = 0.7
+"""How strongly it rules out a city-level candidate far from any populated place."""
 
+
+class GazetteerOutput(ToolOutput):
+    """Places, mentions found in a text, or a country's facts.
+
+    Its claims: a scan's places (weighed by :mod:`gre.tools.gazetteer.claims`), a
+    look-up's best place, a country's disc. A reverse look-up claims nothing: it checks
+    the point it was asked about (another country, or far from any town, contradicts).
+    """
+
+    mode: Literal["lookup", "scan", "reverse", "country"] | None = None
+    text: str | None = Field(default=None, description="scan: the text scanned")
     places: list[Place] = Field(default_factory=list)
     mentions: list[Mention] = Field(default_factory=list)
     country: CountryInfo | None = None
     attribution: str = ATTRIBUTION
+
+    def for_model(self) -> str:
+        if self.country is not None:
+            c = self.country
+            langs = ", ".join(c.languages[:4])
+            return (
+                f"country {c.code} {quote(c.name)}: centre {c.lat:.2f}, {c.lon:.2f}, radius "
+                f"{c.radius_km:.0f} km, languages {langs}"
+            )
+        lines = []
+        for m in self.mentions[:12]:
+            places = "; ".join(_for_model(p) for p in m.places[:3])
+            lines.append(f"text {quote(m.text)} names: {places}")
+        for p in self.places[:5]:
+            lines.append(_for_model(p))
+        return "\n".join(lines) or "no place found"
+
+    def claims(self) -> list[PlaceClaim]:
+        if self.mode == "scan" and self.text is not None:
+            return place_claims.scan_claims(self.mentions, self.text)
+        if self.mode == "lookup":
+            return place_claims.lookup_claim(self.places)
+        if self.country is not None:
+            return place_claims.country_claim(self.country)
+        return []
+
+    def supports(self, candidate: Candidate) -> bool:
+        nearest = self._nearest()
+        return (
+            nearest is not None
+            and self.contradicts(candidate) == 0.0
+            and (candidate.country_code is None or candidate.country_code == nearest.country_code)
+        )
+
+    def contradicts(self, candidate: Candidate) -> float:
+        nearest = self._nearest()
+        if nearest is None:
+            return 0.0
+        if candidate.country_code and nearest.country_code != candidate.country_code:
+            return OTHER_COUNTRY
+        far = (nearest.distance_km or 0.0) > FAR_FROM_PLACES_KM
+        if candidate.level in ("city", "street") and far:
+            return FAR_AWAY
+        return 0.0
+
+    def _nearest(self) -> Place | None:
+        return self.places[0] if self.mode == "reverse" and self.places else None
 
     def summary(self) -> str:
         if self.country is not None:
@@ -168,7 +240,7 @@ class GazetteerTool(Tool[GazetteerInput, GazetteerOutput]):
                 limit=params.limit,
                 fuzzy=params.fuzzy,
             )
-            return GazetteerOutput(places=places)
+            return GazetteerOutput(mode="lookup", places=places)
         if params.mode == "scan":
             assert params.text is not None
             per_mention = params.limit if "limit" in params.model_fields_set else 5
@@ -179,7 +251,7 @@ class GazetteerTool(Tool[GazetteerInput, GazetteerOutput]):
                 fuzzy=params.fuzzy,
                 kinds=params.kinds,
             )
-            return GazetteerOutput(mentions=mentions)
+            return GazetteerOutput(mode="scan", text=params.text, mentions=mentions)
         if params.mode == "reverse":
             assert params.lat is not None and params.lon is not None
             places = gaz.reverse(
@@ -189,12 +261,12 @@ class GazetteerTool(Tool[GazetteerInput, GazetteerOutput]):
                 country_code=params.country_code,
                 kinds=params.kinds or ("city",),
             )
-            return GazetteerOutput(places=places)
+            return GazetteerOutput(mode="reverse", places=places)
         assert params.country_code is not None
         info = gaz.country(params.country_code)
         if info is None:
             raise ToolError(f"unknown country code {params.country_code!r}")
-        return GazetteerOutput(country=info)
+        return GazetteerOutput(mode="country", country=info)
 
     def close(self) -> None:
         with self._open_lock:

@@ -49,7 +49,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from gre.records import Box
-from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
 from gre.tools.ocr import tesseract
 from gre.tools.ocr.geometry import PixelBox, Region, overlap
 from gre.tools.ocr.images import open_image
@@ -113,6 +113,9 @@ class OsdReading(BaseModel):
     applied: bool = Field(description="whether the region was read turned by `rotate`")
 
 
+MAX_MODEL_LINES = 40
+
+
 class OcrOutput(ToolOutput):
     """The lines read, top to bottom, with their words."""
 
@@ -148,6 +151,17 @@ class OcrOutput(ToolOutput):
         turned = f" (turned {self.orientation_deg}°)" if self.orientation_deg else ""
         return f"{len(self.lines)} {noun}{scripts}: {' | '.join(shown)}{more}{turned}{missing}"
 
+    def for_model(self) -> str:
+        if not self.lines:
+            return "no text read"
+        rows = [
+            f"{quote(line.text)} (confidence {line.confidence:.0f})"
+            for line in self.lines[:MAX_MODEL_LINES]
+        ]
+        if len(self.lines) > MAX_MODEL_LINES:
+            rows.append(f"... {len(self.lines) - MAX_MODEL_LINES} more lines")
+        return "\n".join(rows)
+
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -181,6 +195,7 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
     )
     input_model: ClassVar[type[BaseModel]] = OcrInput
     output_model: ClassVar[type[BaseModel]] = OcrOutput
+    photo_field: ClassVar[str | None] = "path"
     needs_network: ClassVar[bool] = False
 
     def unavailable_reason(self) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import re
 import threading
 from collections.abc import Mapping
@@ -25,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rapidfuzz import fuzz
 
 from gre.config import Settings
+from gre.records import PlaceClaim
 from gre.textnorm import fold
-from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
 
 if TYPE_CHECKING:
     from gre.tools.osm.local import LocalIndex
@@ -245,6 +247,13 @@ def _describe(f: OsmFeature) -> str:
     return f"{f.name or 'unnamed'} ({f.ref} {f.lat:.5f},{f.lon:.5f}{extra})"
 
 
+FEATURE_WEIGHT = 0.7
+"""A feature a query found (a sign line's name, a model's tags) before its share."""
+FEATURE_RADIUS_KM = 0.3
+MAX_CLAIMS = 5
+_MATCH_FACTOR = {"exact": 1.0, "folded": 0.95, "fuzzy": 0.7, "regex": 0.6}
+
+
 class OsmOutput(ToolOutput):
     """Features found, best first; the same shape from both backends."""
 
@@ -266,6 +275,41 @@ class OsmOutput(ToolOutput):
         if self.remark:
             line += f" | remark: {self.remark}"
         return " ".join(line.split())[:300]
+
+    def for_model(self) -> str:
+        head = f"{len(self.features)} OSM feature(s) [{self.source}]"
+        rows = [head]
+        for f in self.features[:5]:
+            tags = ", ".join(f"{k}={v}" for k, v in list(f.tags.items())[:4])
+            dist = f", {f.distance_m:.0f} m away" if f.distance_m is not None else ""
+            rows.append(
+                f"  {quote(f.name or 'unnamed')} ({f.ref}) at {f.lat:.5f}, {f.lon:.5f}{dist}; "
+                f"tags {quote(tags)}"
+            )
+        return "\n".join(rows)
+
+    def claims(self) -> list[PlaceClaim]:
+        """Street-level places at the features found: fewer matches are more telling."""
+        if not self.features:
+            return []
+        share = 1.0 / math.sqrt(len(self.features))
+        out: list[PlaceClaim] = []
+        for f in self.features[:MAX_CLAIMS]:
+            factor = _MATCH_FACTOR.get(str(f.match), 0.8)
+            name = f.name or ", ".join(f"{k}={v}" for k, v in list(f.tags.items())[:2]) or f.ref
+            out.append(
+                PlaceClaim(
+                    lat=f.lat,
+                    lon=f.lon,
+                    radius_km=FEATURE_RADIUS_KM,
+                    level="street",
+                    label=name[:200],
+                    weight=round(min(0.9, FEATURE_WEIGHT * factor * share), 4),
+                    ref=f"osm:{f.ref}",
+                    why=f"OSM {f.ref} ({f.match or 'tags'})",
+                )
+            )
+        return out
 
 
 # ------------------------------------------------------------------ shared matching

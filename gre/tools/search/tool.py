@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from gre.config import Settings
 from gre.errors import GreError
-from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable
+from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
 from gre.tools.support.cache import SqliteCache
 from gre.tools.support.http import HttpClient, HttpError, shared_client
 
@@ -105,6 +105,13 @@ class SearchOutput(ToolOutput):
         found = f": {domains}{more}" if self.results else ""
         line = f"{len(self.results)} result(s) via {self.provider}{cached}{found}{dropped}"
         return " ".join(line.split())[:300]
+
+    def for_model(self) -> str:
+        rows = [
+            f"{quote(r.title)} ({quote(r.domain)}): {quote(r.snippet[:200])}"
+            for r in self.results[:5]
+        ]
+        return "\n".join(rows) or "no results"
 
 
 class SearchProvider(Protocol):
@@ -374,6 +381,7 @@ class SearchTool(Tool[SearchInput, SearchOutput]):
     )
     input_model: ClassVar[type[BaseModel]] = SearchInput
     output_model: ClassVar[type[BaseModel]] = SearchOutput
+    leak_field: ClassVar[str | None] = "exclude"
 
     def __init__(
         self, settings: Settings | None = None, *, provider: SearchProvider | None = None

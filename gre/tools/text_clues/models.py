@@ -6,8 +6,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from gre.tools.base import ToolOutput
+from gre.records import Candidate, PlaceClaim
+from gre.tools.base import ToolOutput, quote
 from gre.tools.text_clues.evidence import MAX_TEXT_CHARS
+
+MIN_COUNTRY_WEIGHT = 0.03
+MAX_COUNTRY_CLAIMS = 8
+MAX_COUNTRY_WEIGHT = 0.9
+FOREIGN_SHARE = 0.25
+"""Weight kept by a place where none of the text's (certain) languages is at home."""
+STRONG_LANGUAGE = 0.6
+"""Language confidence above which a country outside the distribution is contradicted."""
+OUTSIDE_SHARE = 0.7
+"""Weight kept by a place whose country no clue points to, under a confident language."""
 
 
 class TextCluesInput(BaseModel):
@@ -45,6 +56,9 @@ class CountryWeight(BaseModel):
     name: str
     weight: float = Field(ge=0, le=1)
     reasons: list[str] = Field(default_factory=list)
+    lat: float | None = Field(default=None, description="the country's centre (its people)")
+    lon: float | None = None
+    radius_km: float | None = Field(default=None, description="the country's extent")
 
 
 class PhoneClue(BaseModel):
@@ -99,6 +113,71 @@ class TextCluesOutput(ToolOutput):
     currencies: list[CurrencyClue] = Field(default_factory=list)
     postcodes: list[PostcodeClue] = Field(default_factory=list)
     countries: list[CountryWeight] = Field(default_factory=list)
+    homes: list[str] = Field(
+        default_factory=list,
+        description="countries where a language of the text is official or widely spoken",
+    )
+
+    def for_model(self) -> str:
+        langs = ", ".join(f"{g.code} {g.confidence:.2f}" for g in self.languages)
+        scripts = ", ".join(s.script for s in self.scripts)
+        countries = ", ".join(f"{c.code} {c.weight:.2f}" for c in self.countries[:6])
+        lines = [f"languages [{langs}], scripts [{scripts}], countries [{countries}]"]
+        for kind, items in (
+            ("phone", [p.text for p in self.phones]),
+            ("domain", [d.text for d in self.domains]),
+            ("price", [c.text for c in self.currencies]),
+            ("postcode", [p.text for p in self.postcodes]),
+        ):
+            lines.extend(f"{kind} {quote(text)}" for text in items[:3])
+        return "\n".join(lines)
+
+    def claims(self) -> list[PlaceClaim]:
+        """The countries the text points to (the likeliest few), each its whole disc."""
+        out: list[PlaceClaim] = []
+        for c in self.countries:
+            if len(out) >= MAX_COUNTRY_CLAIMS or c.weight < MIN_COUNTRY_WEIGHT:
+                break
+            if c.lat is None or c.lon is None or not c.radius_km:
+                continue
+            out.append(
+                PlaceClaim(
+                    lat=c.lat,
+                    lon=c.lon,
+                    radius_km=c.radius_km,
+                    level="country",
+                    label=c.name,
+                    weight=round(min(MAX_COUNTRY_WEIGHT, c.weight), 4),
+                    country=c.code,
+                    ref=f"country:{c.code}",
+                    why="; ".join(c.reasons) or "text clues",
+                )
+            )
+        return out
+
+    def supports(self, candidate: Candidate) -> bool:
+        return candidate.country_code in {c.code for c in self.countries}
+
+    def contradicts(self, candidate: Candidate) -> float:
+        """A place where the text's language is foreign, or that no clue points to.
+
+        Where none of the text's languages is at home ("Pont de Fortville" read on a
+        French sign, Fortville being in Indiana) a candidate keeps ``FOREIGN_SHARE`` of
+        its weight when the language is certain, proportionally more when it is not; one
+        whose country is outside the distribution of a confidently read language also
+        loses ``1 - OUTSIDE_SHARE``. Continents are not judged.
+        """
+        code = candidate.country_code
+        if code is None or candidate.level == "continent":
+            return 0.0
+        confidence = max((g.confidence for g in self.languages), default=0.0)
+        keep = 1.0
+        if self.languages and code not in self.homes:
+            keep *= 1.0 - confidence * (1.0 - FOREIGN_SHARE)
+        known = {c.code for c in self.countries}
+        if known and code not in known and confidence >= STRONG_LANGUAGE:
+            keep *= OUTSIDE_SHARE
+        return round(1.0 - keep, 6)
 
     def summary(self) -> str:
         parts: list[str] = []

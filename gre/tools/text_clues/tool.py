@@ -17,17 +17,20 @@ The text is data read from a photo; it is analysed, never followed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import ClassVar
 
 from pydantic import BaseModel
 
+from gre.config import Settings
 from gre.tools.base import Tool
+from gre.tools.gazetteer.query import Gazetteer
 from gre.tools.text_clues.countries import clue_context, combine, damped
 from gre.tools.text_clues.currencies import find_currencies
 from gre.tools.text_clues.domains import find_domains
 from gre.tools.text_clues.evidence import CountryEvidence
-from gre.tools.text_clues.languages import analyse_language
+from gre.tools.text_clues.languages import analyse_language, language_homes
 from gre.tools.text_clues.models import TextCluesInput, TextCluesOutput
 from gre.tools.text_clues.phones import find_phones
 from gre.tools.text_clues.postcodes import find_postcodes
@@ -85,6 +88,21 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
     output_model: ClassVar[type[BaseModel]] = TextCluesOutput
     needs_network: ClassVar[bool] = False
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(settings)
+        self._gazetteer: Gazetteer | None = None
+        self._lock = threading.Lock()
+
+    def _countries(self) -> Gazetteer | None:
+        """The gazetteer's country table (centres and extents), or None where it cannot open."""
+        with self._lock:
+            if self._gazetteer is None:
+                try:
+                    self._gazetteer = Gazetteer.open(self.settings.cache_dir)
+                except Exception:  # no index, no data: the countries stay unplaced
+                    return None
+            return self._gazetteer
+
     def prepare(self) -> None:
         """Load the language models, CLDR tables, phone metadata and city names."""
         self.run(
@@ -100,4 +118,18 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
         for analyse in ANALYSERS:
             evidence.extend(analyse(params.text, out))
         out.countries = combine(evidence)
+        out.homes = sorted(set().union(*(language_homes(g.code) for g in out.languages)))
+        gazetteer = self._countries()
+        if gazetteer is not None:
+            for country in out.countries:
+                info = gazetteer.country(country.code)
+                if info is not None:
+                    country.lat, country.lon, country.radius_km = info.lat, info.lon, info.radius_km
+                    country.name = info.name  # the gazetteer's short name, as places use
         return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._gazetteer is not None:
+                self._gazetteer.close()
+                self._gazetteer = None

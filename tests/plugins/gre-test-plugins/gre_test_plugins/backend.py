@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gre.agent.vlm.base import StageContext, VLMBackend
+from gre.agent.vlm.base import BackendCapabilities, StageContext, VLMBackend
 from gre.config import Settings
 from gre.records import Hypothesis, Stage, StageResult
 
@@ -18,6 +18,7 @@ class EchoBackend:
     """Proposes Iceland at the scene stage and nothing at the others."""
 
     name = "echo_test"
+    capabilities = BackendCapabilities(sees_pixels=False, generates_text=False)
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model
@@ -37,6 +38,9 @@ class EchoBackend:
         return StageResult(
             stage=stage, summary=RATIONALE, hypotheses=[hypothesis], backend=self.name
         )
+
+    def prepare(self) -> str | None:
+        return None
 
     def close(self) -> None:
         return None

@@ -1,0 +1,192 @@
+"""The planner: which tools each stage requests by rule, whatever the backend.
+
+Every backend gets these requests (a model that asks for nothing still has the photo
+read): EXIF at ingest; OCR (a layout pass first, a sparse-text pass when the graph
+comes back, crops where a model pointed) and text clues on what was read in details;
+a gazetteer scan of that text, look-ups of names a model gave as clues and map look-ups
+of sign lines the gazetteer did not explain in semantic. A model's own requests come on
+top, through the same executor. The planner is called again after its requests ran
+(round after round) until it has nothing new: OCR, then text clues on its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gre.agent.evidence import ocr_text
+from gre.agent.lookups import area_of, osm_input, unmatched_lines
+from gre.records import Box, Candidate, Clue, Evidence, StageResult, ToolRequest
+
+PlanStage = Literal["ingest", "scene", "details", "semantic"]
+
+MAX_LOOKUPS = 8
+"""Gazetteer look-ups of names a model gave as clues, per stage visit."""
+MAX_OVERPASS_LINES = 3
+"""Sign lines looked up on the live map per visit (the public Overpass API is shared)."""
+MAX_LEGACY_QUERIES = 4
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the planner reads: the run so far, and which tools would run now."""
+
+    iteration: int
+    round: int
+    evidence: list[Evidence]
+    clues: list[Clue]
+    stages: list[StageResult]
+    candidates: list[Candidate]
+    usable: Callable[[str], bool]
+    """Whether a tool would run now (installed, allowed, able to run here)."""
+    metadata: bool = True
+    """Whether the photo's metadata may be read (not under ``--ignore-metadata``)."""
+    search_max_results: int = 10
+
+    def of(self, tool: str) -> list[Evidence]:
+        """Evidence from ``tool`` (failures included, so a failing call is not repeated)."""
+        return [e for e in self.evidence if e.tool == tool]
+
+
+def plan(stage: PlanStage, view: RunView) -> list[ToolRequest]:
+    """The requests ``stage`` makes by rule now (empty when it has nothing new)."""
+    if stage == "ingest":
+        if view.of("exif") or not view.metadata:
+            return []
+        return [ToolRequest(tool="exif", why="GPS, time and camera from the photo's metadata")]
+    if stage == "details":
+        return _details(view)
+    if stage == "semantic":
+        return _semantic(view)
+    return []
+
+
+def _box_key(box: dict[str, Any] | Box) -> tuple[float, float, float, float]:
+    b = box if isinstance(box, Box) else Box.model_validate(box)
+    return (b.x0, b.y0, b.x1, b.y1)
+
+
+def _details(view: RunView) -> list[ToolRequest]:
+    ocr = view.of("ocr")
+    passes = {str(e.query.get("mode")) for e in ocr if e.query.get("whole_image", True)}
+    read = {_box_key(b) for e in ocr for b in e.query.get("boxes", [])}
+    boxes: list[Box] = []
+    for stage in view.stages:
+        for box in stage.ocr_regions:
+            if _box_key(box) not in read:
+                read.add(_box_key(box))
+                boxes.append(box)
+    # whole-image passes only when the stage starts: a layout pass, then, when the graph
+    # comes back to read again, a sparse-text pass
+    mode = None
+    if view.round == 0:
+        mode = next((m for m in ("auto", "sparse") if m not in passes), None)
+    requests: list[ToolRequest] = []
+    if mode is not None or boxes:
+        params = {
+            "mode": mode or "auto",
+            "whole_image": mode is not None,
+            "boxes": [b.model_dump(mode="json") for b in boxes],
+        }
+        why = f"{mode} pass" if mode else "regions a model pointed at"
+        requests.append(ToolRequest(tool="ocr", input=params, why=why))
+        return requests  # text clues wait for what OCR reads
+    text = ocr_text(view.evidence)
+    done = [e.query.get("text") for e in view.of("text_clues")]
+    if text and (not done or done[-1] != text):
+        requests.append(ToolRequest(tool="text_clues", input={"text": text}, why="text read"))
+    return requests
+
+
+def can_reread(view: RunView) -> bool:
+    """A sparse-text OCR pass is left and could help: the first pass read some text."""
+    passes = {str(e.query.get("mode")) for e in view.of("ocr") if e.query.get("whole_image", True)}
+    return "sparse" not in passes and view.usable("ocr") and bool(ocr_text(view.evidence))
+
+
+def _semantic(view: RunView) -> list[ToolRequest]:
+    requests: list[ToolRequest] = []
+    text = ocr_text(view.evidence)
+    gaz = view.of("gazetteer")
+    if text and text not in {e.query.get("text") for e in gaz}:
+        requests.append(
+            ToolRequest(tool="gazetteer", input={"mode": "scan", "text": text}, why="place names")
+        )
+    asked = {e.query.get("name") for e in gaz}
+    names: dict[str, float] = {}
+    for c in view.clues:
+        if c.kind in ("place_name", "landmark") and c.source == "model" and c.value not in asked:
+            names[c.value] = max(names.get(c.value, 0.0), c.confidence)
+    for name, confidence in list(names.items())[:MAX_LOOKUPS]:
+        requests.append(
+            ToolRequest(
+                tool="gazetteer",
+                input={"mode": "lookup", "name": name, "limit": 5},
+                why="a name a model read or recognised",
+                confidence=confidence,
+            )
+        )
+    if not requests:  # map look-ups wait for the scan: they look up what it left unexplained
+        requests.extend(_map_lookups(view))
+    return requests
+
+
+def _map_lookups(view: RunView) -> list[ToolRequest]:
+    """Sign lines the gazetteer did not explain, looked up by name on the map.
+
+    With a local OSM extract, across the whole extract; online, with Overpass around
+    the best candidate so far (on a loop pass, when there is one).
+    """
+    lines = unmatched_lines(view.evidence)
+    if not lines:
+        return []
+    asked = {(e.tool, e.query.get("name")) for e in [*view.of("osm"), *view.of("overpass")]}
+    why = "a sign line the gazetteer does not know"
+    if view.usable("osm"):
+        return [
+            ToolRequest(
+                tool="osm",
+                input={"kind": "named", "name": name, "fuzzy": True, "limit": 10},
+                why=why,
+            )
+            for name in lines
+            if ("osm", name) not in asked
+        ]
+    area = area_of(view.candidates)
+    if area is None or not view.usable("overpass"):
+        return []
+    return [
+        ToolRequest(
+            tool="overpass",
+            input={"kind": "named", "name": name, "fuzzy": True, "area": area, "limit": 10},
+            why=why,
+        )
+        for name in lines[:MAX_OVERPASS_LINES]
+        if ("overpass", name) not in asked
+    ]
+
+
+def legacy_requests(result: StageResult, view: RunView) -> list[ToolRequest]:
+    """A stage result's older ``osm_queries`` / ``search_queries`` as tool requests."""
+    out: list[ToolRequest] = []
+    map_tool = "osm" if view.usable("osm") else "overpass"
+    area = area_of(view.candidates)
+    for query in result.osm_queries[:MAX_LEGACY_QUERIES]:
+        out.append(
+            ToolRequest(
+                tool=map_tool,
+                input=osm_input(query, area),
+                why=query.why or "a map query the model planned",
+                confidence=query.confidence,
+            )
+        )
+    for text in result.search_queries[:MAX_LEGACY_QUERIES]:
+        out.append(
+            ToolRequest(
+                tool="search",
+                input={"query": text, "max_results": view.search_max_results},
+                why="a web search the model planned",
+            )
+        )
+    return out

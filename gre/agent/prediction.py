@@ -1,0 +1,69 @@
+"""The answer: a Prediction from the fused candidates, its nearest named place and its wording."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from gre.agent.converge import Fusion
+from gre.agent.executor import Executor
+from gre.records import NamedPlace, Prediction, ToolRequest
+from gre.tools.gazetteer import GazetteerOutput
+
+NO_EVIDENCE = "no location evidence: no GPS metadata, no place named in readable text"
+
+
+def nearest_place(rec: Executor, lat: float, lon: float) -> NamedPlace | None:
+    """The gazetteer's nearest populated place to a point, or None (a failure is only evidence)."""
+    params = {"mode": "reverse", "lat": lat, "lon": lon, "limit": 1}
+    _, ev = rec.request(ToolRequest(tool="gazetteer", input=params), by="answer")
+    if not ev.ok:
+        return None
+    try:
+        places = GazetteerOutput.model_validate(ev.result).places
+    except ValidationError:
+        return None
+    if not places:
+        return None
+    p = places[0]
+    return NamedPlace(
+        name=p.name,
+        country_code=p.country_code,
+        admin1=p.admin1,
+        lat=p.lat,
+        lon=p.lon,
+        distance_km=round(float(p.distance_km or 0.0), 3),
+    )
+
+
+def reason(fusion: Fusion, *, tools_only: bool) -> str:
+    """One line on why: the level, where the answer's evidence came from, and its own reason."""
+    answer = fusion.answer
+    if answer is None:
+        return NO_EVIDENCE
+    source = answer.source.replace("_", " ") or "the tools"
+    basis = f"{answer.level}-level answer from {source}"
+    if answer.why:
+        basis += f": {answer.why}"
+    if tools_only:
+        basis += " (tools only, no model)"
+    return basis
+
+
+def predict(fusion: Fusion, rec: Executor, *, tools_only: bool) -> Prediction:
+    """The prediction for a fusion: its point, radius, level, label and alternatives."""
+    answer = fusion.answer
+    if answer is None or fusion.lat is None or fusion.lon is None:
+        return Prediction(abstained=True, reason=reason(fusion, tools_only=tools_only))
+    nearest = nearest_place(rec, fusion.lat, fusion.lon)
+    return Prediction(
+        lat=round(fusion.lat, 6),
+        lon=round(fusion.lon, 6),
+        radius_km=round(fusion.radius_km or answer.radius_km, 3),
+        level=answer.level,
+        label=answer.label,
+        country_code=answer.country_code or (nearest.country_code if nearest else None),
+        confidence=fusion.confidence,
+        nearest_place=nearest,
+        alternatives=fusion.alternatives,
+        reason=reason(fusion, tools_only=tools_only),
+    )
