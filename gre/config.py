@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         default=1_003_520, ge=3136, description="images are downscaled to this many pixels"
     )
     model_max_tokens: int = Field(default=1024, ge=16, le=32768)
+    model_tool_calling: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="openai runtime: request tools as function calls (auto: unless the "
+        "server refuses them, then in the JSON answer), or always (on), or never (off)",
+    )
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     hf_device: str = Field(default="auto", description="transformers: auto, cpu, cuda, cuda:N")
     hf_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"

@@ -6,12 +6,19 @@ stall on purpose, and records every request it received::
 
     with FakeOpenAI(replies=[Reply(text='{"summary": "..."}')]) as server:
         settings = Settings(backend="openai", model_url=server.url, model="fake")
+
+A reply may call functions (``Reply(text=None, tool_calls=[call("gazetteer", {...})])``,
+or any raw JSON value as ``tool_calls`` to test malformed ones), and
+``FakeOpenAI(refuse_tools=True)`` answers every request with ``tools`` as vLLM does
+when started without ``--enable-auto-tool-choice``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -23,12 +30,43 @@ from typing import Any
 
 from gre.testing.local_server import LocalServer
 
+TOOLS_REFUSED = (
+    '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+)
+"""vLLM's message (HTTP 400) for a request with tools when auto tool choice is not enabled."""
+
+_ids = itertools.count(1)
+
+
+def call(name: str, arguments: Any, *, id: str | None = None) -> dict[str, Any]:
+    """One well-formed tool call as an OpenAI server sends it (arguments as JSON text)."""
+    return {
+        "id": id if id is not None else f"chatcmpl-tool-{next(_ids):04d}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+
+
+def stage_of(body: dict[str, Any]) -> str | None:
+    """The stage a request is for: its schema's name, else its "Stage N of 3" text."""
+    name = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
+    if name.startswith("gre_"):
+        return str(name.removeprefix("gre_"))
+    text = json.dumps(body.get("messages", []))
+    found = re.search(r"Stage ([123]) of 3", text)
+    return ("scene", "details", "semantic")[int(found[1]) - 1] if found else None
+
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: a completion, or an HTTP error, after an optional delay."""
+    """One scripted answer: a completion, or an HTTP error, after an optional delay.
 
-    text: str = ""
+    ``text`` None sends ``content: null``; ``tool_calls``, when not None, is sent
+    verbatim as the message's ``tool_calls`` (well-formed from :func:`call`, or not).
+    """
+
+    text: str | None = ""
+    tool_calls: Any = None
     status: int = 200
     delay_s: float = 0.0
     finish_reason: str = "stop"
@@ -54,6 +92,7 @@ class FakeOpenAI:
     in_flight: int = 0
     peak_in_flight: int = 0
     refused: int = 0
+    refuse_tools: bool = False
 
     def __post_init__(self) -> None:
         self._queue: deque[Reply] = deque(self.replies)
@@ -141,6 +180,10 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             with fake._lock:
                 fake.requests.append(body)
                 fake.headers.append(dict(self.headers.items()))
+            if fake.refuse_tools and body.get("tools"):
+                error = {"message": TOOLS_REFUSED, "type": "BadRequestError", "param": None}
+                self._send(400, {"error": {**error, "code": 400}}, {})
+                return
             if not fake._enter():
                 self._send(429, {"error": {"message": "too many requests in flight"}}, {})
                 return
@@ -153,19 +196,19 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 extra = {"Retry-After": f"{reply.retry_after:g}"} if reply.retry_after else {}
                 self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, extra)
                 return
+            message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+            finish = reply.finish_reason
+            if reply.tool_calls is not None:
+                message["tool_calls"] = reply.tool_calls
+                if reply.tool_calls and finish == "stop":
+                    finish = "tool_calls"  # as vLLM reports a reply that called tools
             self._send(
                 200,
                 {
                     "id": f"chatcmpl-{len(fake.requests)}",
                     "object": "chat.completion",
                     "model": body.get("model", fake.model),
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": reply.text},
-                            "finish_reason": reply.finish_reason,
-                        }
-                    ],
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                     "usage": {
                         "prompt_tokens": reply.prompt_tokens,
                         "completion_tokens": reply.completion_tokens,

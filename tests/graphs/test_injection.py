@@ -91,7 +91,7 @@ def test_a_model_sees_the_order_only_as_quoted_data(sign: Path, session_cache: P
     outside = semantic.replace(data, "")
     assert "IGNORE PREVIOUS INSTRUCTIONS" in data
     assert "IGNORE PREVIOUS INSTRUCTIONS" not in outside.split("Clues so far:")[0]
-    assert 'ocr: "IGNORE PREVIOUS INSTRUCTIONS' in data  # JSON-quoted as data
+    assert 'ocr: "' in data and '"IGNORE PREVIOUS INSTRUCTIONS' in data  # JSON-quoted as data
     assert [t.node for t in trace.timings] == [
         "ingest",
         "scene",

@@ -3,15 +3,24 @@
 ``openai`` (HTTP), ``transformers`` and ``vllm`` (in-process) each turn a
 :class:`ChatRequest` into text. Prompting, structured output and parsing live
 above this line (:mod:`gre.agent.vlm.model_backend`), so they are written once.
+
+Function calling travels in the same records: a request may offer ``tools``
+(OpenAI function entries), a reply may carry ``tool_calls``, and a conversation
+may hold an assistant turn that called functions and one ``tool`` turn per call.
+Only a runtime that says it can (``native_tool_calls``) is ever sent those; the
+others get the same conversation as plain text (:func:`text_only`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gre.errors import GreError
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 class TextPart(BaseModel):
@@ -31,13 +40,43 @@ class ImagePart(BaseModel):
 Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
+class FunctionCall(BaseModel):
+    """One function call as the runtime returned it: arguments are JSON text, unchecked.
+
+    ``problem`` says what made the call unreadable on the wire (not an object, no
+    function); what the call means is decided above the runtime.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+    problem: str | None = None
+
+
 class Message(BaseModel):
-    role: Literal["system", "user", "assistant"]
+    role: Role
     content: list[Part]
+    tool_calls: list[FunctionCall] = Field(
+        default_factory=list, description="an assistant turn's function calls"
+    )
+    tool_call_id: str | None = Field(default=None, description="a tool turn: the call it answers")
 
     @classmethod
-    def text(cls, role: Literal["system", "user", "assistant"], text: str) -> Message:
+    def text(cls, role: Role, text: str) -> Message:
         return cls(role=role, content=[TextPart(text=text)])
+
+    @classmethod
+    def calls(cls, calls: list[FunctionCall], text: str = "") -> Message:
+        """An assistant turn that called functions (with what it said besides, if anything)."""
+        return cls(
+            role="assistant", content=[TextPart(text=text)] if text else [], tool_calls=calls
+        )
+
+    @classmethod
+    def result(cls, call_id: str, text: str) -> Message:
+        """A tool turn: the result of call ``call_id``."""
+        return cls(role="tool", content=[TextPart(text=text)], tool_call_id=call_id)
 
     def images(self) -> list[str]:
         return [p.path for p in self.content if isinstance(p, ImagePart)]
@@ -47,11 +86,14 @@ class Message(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    """One completion: messages (images inline), and optionally a JSON schema to follow."""
+    """One completion: messages (images inline), optionally a JSON schema and functions."""
 
     messages: list[Message]
     json_schema: dict[str, Any] | None = None
     schema_name: str = "answer"
+    tools: list[dict[str, Any]] = Field(
+        default_factory=list, description="OpenAI function entries the model may call"
+    )
     max_tokens: int = 1024
     temperature: float = 0.0
 
@@ -62,15 +104,27 @@ class ChatResponse(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict)
     latency_ms: float = 0.0
     model: str | None = None
+    tool_calls: list[FunctionCall] = Field(default_factory=list)
+    problems: list[str] = Field(
+        default_factory=list, description="what was wrong with the reply's shape, one line each"
+    )
 
 
 class ChatError(GreError, RuntimeError):
     """A completion failed for good (after retries); the message is one line."""
 
 
+class ToolCallsRefused(ChatError):
+    """The server will not take ``tools`` (e.g. vLLM started without auto tool choice)."""
+
+
 @runtime_checkable
 class ChatModel(Protocol):
-    """A model runtime. ``chat`` raises :class:`ChatError`, never anything else."""
+    """A model runtime. ``chat`` raises :class:`ChatError`, never anything else.
+
+    A runtime with function calling also has a true ``native_tool_calls``
+    attribute; one without it is never sent ``tools``, tool-call turns or tool turns.
+    """
 
     name: str
     model: str | None
@@ -78,3 +132,27 @@ class ChatModel(Protocol):
     def chat(self, request: ChatRequest) -> ChatResponse: ...
 
     def close(self) -> None: ...
+
+
+def text_only(messages: list[Message]) -> list[Message]:
+    """The conversation without function-calling turns, for runtimes that have none.
+
+    An assistant turn's calls become its text (one JSON object per call), and a tool
+    turn becomes a user turn naming the call it answers.
+    """
+    out: list[Message] = []
+    for message in messages:
+        if message.tool_calls:
+            calls = "\n".join(
+                json.dumps({"id": c.id, "tool": c.name, "input": c.arguments}, ensure_ascii=False)
+                for c in message.tool_calls
+            )
+            said = message.plain()
+            out.append(Message.text("assistant", f"{said}\n{calls}" if said else calls))
+        elif message.role == "tool":
+            out.append(
+                Message.text("user", f"Result of call {message.tool_call_id}:\n{message.plain()}")
+            )
+        else:
+            out.append(message)
+    return out

@@ -31,7 +31,15 @@ from typing import Any
 
 from PIL import Image
 
-from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse, ImagePart, Message, TextPart
+from gre.agent.vlm.chat import (
+    ChatError,
+    ChatRequest,
+    ChatResponse,
+    ImagePart,
+    Message,
+    TextPart,
+    text_only,
+)
 from gre.agent.vlm.images import load_for_model
 from gre.config import Settings
 
@@ -95,9 +103,10 @@ def template_messages(request: ChatRequest) -> tuple[list[dict[str, Any]], list[
     """The request as chat-template messages, and its image paths in order.
 
     A JSON schema, when the request has one, is appended to the last user turn as
-    an instruction (compact JSON), since nothing here constrains decoding.
+    an instruction (compact JSON), since nothing here constrains decoding. There is
+    no function calling here: function-call turns arrive as text (``text_only``).
     """
-    messages = list(request.messages)
+    messages = text_only(list(request.messages))
     if request.json_schema is not None:
         schema = json.dumps(request.json_schema, separators=(",", ":"), ensure_ascii=False)
         note = TextPart(text=SCHEMA_NOTE + schema)

@@ -6,10 +6,19 @@ encoded once per photo. Structured output uses ``response_format`` of type
 not used). Requests that meet 429, 5xx, time-outs or connection errors are
 retried with exponential backoff (honouring ``Retry-After``); a semaphore
 shared by every run of the process bounds the requests in flight.
+
+Function calling (``model_tool_calling``): a request's ``tools`` go out with
+``tool_choice: "auto"`` and the reply's ``tool_calls`` come back as
+:class:`~gre.agent.vlm.chat.FunctionCall` records, checked for shape only. A
+server that refuses ``tools`` (vLLM answers HTTP 400 "\"auto\" tool choice requires
+--enable-auto-tool-choice and --tool-call-parser to be set") raises
+:class:`~gre.agent.vlm.chat.ToolCallsRefused`; under ``auto`` that server is then
+asked without tools for the rest of the process.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -18,11 +27,24 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse, ImagePart, TextPart
+from gre.agent.vlm.chat import (
+    ChatError,
+    ChatRequest,
+    ChatResponse,
+    FunctionCall,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallsRefused,
+)
 from gre.agent.vlm.images import DataUrlCache
 from gre.config import Settings
 
 MAX_BACKOFF_S = 30.0
+
+_NO_TOOLS: set[str] = set()
+"""Servers (base URLs) that refused ``tools`` in this process."""
+_NO_TOOLS_LOCK = threading.Lock()
 
 
 def base_url(url: str) -> str:
@@ -31,12 +53,33 @@ def base_url(url: str) -> str:
     return url if urlsplit(url).path not in ("", "/") else url + "/v1"
 
 
+def _wire_call(call: FunctionCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments or "{}"},
+    }
+
+
+def _wire_turn(message: Message) -> dict[str, Any]:
+    if message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.plain() or None,
+            "tool_calls": [_wire_call(c) for c in message.tool_calls],
+        }
+    return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.plain()}
+
+
 def openai_messages(
     request: ChatRequest, images: DataUrlCache, max_pixels: int
 ) -> list[dict[str, Any]]:
     """Our messages in the OpenAI chat format, images inline as data URLs."""
     out: list[dict[str, Any]] = []
     for message in request.messages:
+        if message.tool_calls or message.role == "tool":
+            out.append(_wire_turn(message))
+            continue
         if message.role != "user" or not message.images():
             out.append({"role": message.role, "content": message.plain()})
             continue
@@ -58,6 +101,51 @@ def _error_message(response: httpx.Response) -> str:
     except ValueError:
         message = response.text
     return " ".join(str(message).split())[:300]
+
+
+def refuses_tools(response: httpx.Response) -> bool:
+    """A client error that says the server does not take ``tools`` (vLLM, llama.cpp, …)."""
+    return (
+        400 <= response.status_code < 500
+        and response.status_code != 429
+        and ("tool" in _error_message(response).lower())
+    )
+
+
+def _wire_calls(raw: Any) -> tuple[list[FunctionCall], list[str]]:
+    """A reply's ``tool_calls`` as records; what cannot be read is said, never raised."""
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list):
+        return [], [f"the reply's tool_calls is a {type(raw).__name__}, not a list; ignored"]
+    calls: list[FunctionCall] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            calls.append(FunctionCall(problem=f"the call is a {type(item).__name__}"))
+            continue
+        call_id = item.get("id")
+        call_id = call_id if isinstance(call_id, str) else ""
+        function = item.get("function")
+        if not isinstance(function, dict):
+            calls.append(FunctionCall(id=call_id, problem="the call has no function object"))
+            continue
+        name = function.get("name")
+        arguments = function.get("arguments")
+        problem = None
+        if isinstance(arguments, dict):  # some servers send the object itself
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        elif arguments is not None and not isinstance(arguments, str):
+            problem = f"its arguments are a {type(arguments).__name__}, not JSON text"
+            arguments = ""
+        calls.append(
+            FunctionCall(
+                id=call_id,
+                name=name if isinstance(name, str) else "",
+                arguments=arguments or "",
+                problem=problem,
+            )
+        )
+    return calls, []
 
 
 class OpenAIChat:
@@ -94,6 +182,17 @@ class OpenAIChat:
         self._slots = threading.BoundedSemaphore(settings.model_concurrency)
         self._images = DataUrlCache()
         self._model_lock = threading.Lock()
+
+    @property
+    def native_tool_calls(self) -> bool:
+        """Whether requests may carry ``tools`` (the setting, and what the server said)."""
+        mode = self.settings.model_tool_calling
+        if mode == "off":
+            return False
+        if mode == "on":
+            return True
+        with _NO_TOOLS_LOCK:
+            return self.url not in _NO_TOOLS
 
     def models(self) -> list[str]:
         """The model ids the server lists (``GET /models``); raises ChatError."""
@@ -145,6 +244,9 @@ class OpenAIChat:
                 "type": "json_schema",
                 "json_schema": {"name": request.schema_name, "schema": request.json_schema},
             }
+        if request.tools:
+            body["tools"] = request.tools
+            body["tool_choice"] = "auto"
         attempts = self.settings.model_retries + 1
         last = ""
         for attempt in range(attempts):
@@ -159,6 +261,9 @@ class OpenAIChat:
                 if response.status_code == 200:
                     return self._parse(response, (time.perf_counter() - t0) * 1000)
                 last = f"HTTP {response.status_code}: {_error_message(response)}"
+                if request.tools and refuses_tools(response):
+                    self._refused_tools()
+                    raise ToolCallsRefused(f"model server refused function calling: {last}")
                 if response.status_code != 429 and response.status_code < 500:
                     raise ChatError(f"model server refused the request: {last}")
                 wait = _retry_after(response)
@@ -167,11 +272,18 @@ class OpenAIChat:
                 time.sleep(wait if wait is not None else backoff * (0.5 + random.random() / 2))
         raise ChatError(f"model server failed after {attempts} attempt(s): {last}")
 
+    def _refused_tools(self) -> None:
+        if self.settings.model_tool_calling == "auto":
+            with _NO_TOOLS_LOCK:
+                _NO_TOOLS.add(self.url)
+
     def _parse(self, response: httpx.Response, latency_ms: float) -> ChatResponse:
         try:
             data = response.json()
             choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
+            message = choice["message"]
+            text = message.get("content") or ""
+            calls, problems = _wire_calls(message.get("tool_calls"))
             usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, int)}
             return ChatResponse(
                 text=str(text),
@@ -179,6 +291,8 @@ class OpenAIChat:
                 usage=usage,
                 latency_ms=latency_ms,
                 model=data.get("model"),
+                tool_calls=calls,
+                problems=problems,
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise ChatError("model server sent a reply that is not a chat completion") from None

@@ -1,26 +1,36 @@
 """Stage prompts (package data) and the messages built from them.
 
 Message order is fixed so that every stage of one photo shares a prefix: the
-system prompt, then the image, then the stage's text. An inference server with
-prefix caching (vLLM ``--enable-prefix-caching``) then encodes the image once
-per photo, not once per stage.
+system prompt (with the run's tool list, the same for every stage), then the
+image, then the stage's text. An inference server with prefix caching (vLLM
+``--enable-prefix-caching``) then encodes the image once per photo, not once per
+stage. A follow-up call in a stage repeats that turn and adds its earlier tool
+requests and their results after it: as function-call turns when the runtime
+calls tools natively and may still call them, else as one user turn of data.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import Any
 
-from gre.agent.vlm.base import StageContext
-from gre.agent.vlm.chat import ChatRequest, ImagePart, Message, TextPart
-from gre.agent.vlm.stage_output import stage_schema
-from gre.records import Stage
+from gre.agent.vlm.base import StageContext, ToolExchange
+from gre.agent.vlm.chat import ChatRequest, FunctionCall, ImagePart, Message, TextPart
+from gre.agent.vlm.stage_output import ToolOffer, stage_schema
+from gre.records import Evidence, Stage
+from gre.tools.base import ToolCard, quote
 
 MAX_CONTEXT_CHARS = 6000
 MAX_LINES = 40
+MAX_EVIDENCE_CHARS = 1200
+"""The most characters of one tool result in the context (its own text is capped too)."""
+MAX_EXCHANGE_CHARS = 4000
+SCHEMA_NOTE = "Reply with one JSON object matching this JSON schema: "
 
 
 @cache
@@ -29,75 +39,66 @@ def template(name: str) -> str:
     return resources.files("gre.agent.prompts").joinpath(f"{name}.md").read_text("utf-8")
 
 
-def quote(text: str) -> str:
-    """Text from a photo or a tool, made inert: JSON-quoted, angle brackets neutralised."""
-    return json.dumps(str(text), ensure_ascii=False).replace("<", "‹").replace(">", "›")
+def inert(text: str) -> str:
+    """Angle brackets neutralised: nothing inside can open or close a ``<data>`` block."""
+    return text.replace("<", "‹").replace(">", "›")
 
 
-def _tool_lines(context: StageContext) -> list[str]:
-    lines: list[str] = []
-    for ev in context.evidence:
-        if not ev.ok:
-            continue
-        r = ev.result
-        if ev.tool == "exif":
-            gps = r.get("gps")
-            if gps:
-                lines.append(f"exif: GPS {gps['lat']:.5f}, {gps['lon']:.5f}")
-            if r.get("taken_at"):
-                lines.append(
-                    f"exif: taken {quote(r['taken_at'])} {quote(r.get('utc_offset') or '')}"
-                )
-        elif ev.tool == "ocr":
-            for line in r.get("lines", [])[:MAX_LINES]:
-                lines.append(f"ocr: {quote(line['text'])} (confidence {line['confidence']:.0f})")
-        elif ev.tool == "text_clues":
-            langs = ", ".join(f"{g['code']} {g['confidence']:.2f}" for g in r.get("languages", []))
-            countries = ", ".join(
-                f"{c['code']} {c['weight']:.2f}" for c in r.get("countries", [])[:6]
-            )
-            lines.append(f"text_clues: languages [{langs}], countries [{countries}]")
-            for key in ("phones", "domains", "currencies", "postcodes"):
-                for item in r.get(key, [])[:3]:
-                    lines.append(f"text_clues {key}: {quote(item.get('text', ''))}")
-        elif ev.tool in ("osm", "overpass"):
-            asked = ev.query.get("name") or ", ".join(
-                f"{t['key']}={t.get('value') or '*'}" for t in ev.query.get("tags", [])
-            )
-            features = r.get("features", [])
-            lines.append(f"{ev.tool}: {quote(asked)} -> {len(features)} feature(s)")
-            for f in features[:3]:
-                lines.append(f"  {quote(f.get('name') or '')} at {f['lat']:.5f}, {f['lon']:.5f}")
-        elif ev.tool == "search":
-            for res in r.get("results", [])[:5]:
-                lines.append(
-                    f"search: {quote(res.get('title', ''))} ({res.get('domain', '')}): "
-                    f"{quote(str(res.get('snippet', ''))[:200])}"
-                )
-        elif ev.tool == "geocode":
-            for p in r.get("places", [])[:2]:
-                lines.append(
-                    f"geocode: {quote(ev.query.get('query') or '')} -> "
-                    f"{quote(p.get('display_name', ''))} at {p['lat']:.5f}, {p['lon']:.5f}"
-                )
-        elif ev.tool == "gazetteer":
-            for m in r.get("mentions", []):
-                places = "; ".join(
-                    f"{p['name']}, {p.get('admin1') or ''}, {p.get('country_code')} "
-                    f"(pop {p.get('population', 0)})"
-                    for p in m.get("places", [])[:3]
-                )
-                lines.append(f"gazetteer: {quote(m['text'])} -> {quote(places)}")
-            for p in r.get("places", [])[:3]:
-                lines.append(
-                    f"gazetteer: {quote(ev.query.get('name') or '')} -> {quote(p['name'])}, "
-                    f"{p.get('country_code')} at {p['lat']:.4f}, {p['lon']:.4f}"
-                )
-    return lines
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " […]"
+
+
+def _compact(schema: Any) -> Any:
+    """A JSON schema without its ``title`` strings (a property named title is kept)."""
+    if isinstance(schema, dict):
+        return {
+            k: _compact(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))
+        }
+    if isinstance(schema, list):
+        return [_compact(v) for v in schema]
+    return schema
+
+
+def tool_list(tools: list[ToolCard]) -> str:
+    """The run's tools as the model reads them: name, network need, description, input schema."""
+    if not tools:
+        return ""
+    lines = [
+        "Tools of this run (they run only when you request them, with an input that follows",
+        "the tool's input schema; a tool that needs the network fails when the run is offline):",
+    ]
+    for card in sorted(tools, key=lambda c: c.name):
+        where = "needs the network" if card.needs_network else "offline"
+        schema = json.dumps(
+            _compact(card.input_schema), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        lines.append(f"- {card.name} ({where}): {card.description}")
+        lines.append(f"  input schema: {schema}")
+    return "\n".join(lines)
+
+
+def _evidence_line(ev: Evidence) -> str:
+    """One result by its own text (``for_model()``); a failed or skipped one as its error."""
+    if not ev.ok or ev.skipped:
+        verb = "skipped" if ev.skipped else "failed"
+        return f"{ev.tool} {verb}: {quote(_one_line(ev.error or ev.summary or 'no reason given'))}"
+    text = ev.text
+    if not text:  # evidence recorded without the output's text: its fields, quoted
+        text = quote(json.dumps(ev.result, ensure_ascii=False, sort_keys=True))
+    return f"{ev.tool}: {_clip(text.strip(), MAX_EVIDENCE_CHARS)}"
 
 
 def render_context(context: StageContext) -> str:
-    """The run so far, as the stage prompt's ``$context``: clues, tool data, candidates, focus."""
+    """The run so far, as the stage prompt's ``$context``: clues, tool data, candidates, focus.
+
+    Results of this stage's own requests are left out here: they follow with the
+    requests that asked for them.
+    """
     parts: list[str] = []
     if context.clues:
         parts.append("Clues so far:")
@@ -105,9 +106,11 @@ def render_context(context: StageContext) -> str:
             f"- [{c.stage}/{c.kind}] {quote(c.value)} ({c.confidence:.2f}, {c.source})"
             for c in context.clues[-MAX_LINES:]
         )
-    tools = _tool_lines(context)
-    if tools:
-        parts.append("Tool results:\n<data>\n" + "\n".join(tools[-MAX_LINES:]) + "\n</data>")
+    asked = {x.evidence for round_ in context.exchanges for x in round_ if x.evidence}
+    lines = [_evidence_line(ev) for ev in context.evidence if ev.id not in asked]
+    if lines:
+        data = inert("\n".join(lines[-MAX_LINES:]))
+        parts.append("Tool results:\n<data>\n" + data + "\n</data>")
     if context.candidates:
         parts.append("Current candidates (best first):")
         parts.extend(
@@ -120,12 +123,90 @@ def render_context(context: StageContext) -> str:
     text = "\n".join(parts)
     if len(text) > MAX_CONTEXT_CHARS:
         text = text[:MAX_CONTEXT_CHARS] + "\n[… truncated]"
+        if text.count("<data>") > text.count("</data>"):
+            text += "\n</data>"
     return text or "No clues or tool results yet."
 
 
-def _prefix(images: list[Path]) -> list[Message]:
+def _offer(context: StageContext) -> ToolOffer | None:
+    return ToolOffer.of([c.name for c in context.tools], context.max_requests)
+
+
+def _tools(n: int) -> str:
+    return f"{n} tool" if n == 1 else f"{n} tools"
+
+
+def requests_note(context: StageContext, *, native: bool) -> str:
+    """What the model may do with tools in this call (empty when the run has none)."""
+    if not context.tools:
+        return ""
+    offer = _offer(context)
+    if offer is None:
+        return "No more tool requests in this stage: give your answer for it now."
+    if native:
+        return (
+            f"You may call up to {offer.limit} of the tools above as functions before you "
+            "answer; their results come back to you. When no tool would help, answer with "
+            "the JSON object."
+        )
+    return (
+        f"You may request up to {_tools(offer.limit)} in tool_requests: the tool's name, its "
+        "input following the tool's input schema, and why. Request a tool only when its "
+        "result could confirm, rule out or pin down a place; the results come back to you."
+    )
+
+
+def exchanges_text(exchanges: list[list[ToolExchange]]) -> str:
+    """This stage's earlier requests and their results, as data."""
+    lines: list[str] = []
+    for k, round_ in enumerate(exchanges, 1):
+        for x in round_:
+            asked = json.dumps(x.request.input, ensure_ascii=False, sort_keys=True)
+            head = f"[{k}] {x.request.tool or '?'} {asked}"
+            if x.request.why:
+                head += f" (why: {quote(x.request.why)})"
+            body = _clip(x.text.strip(), MAX_EVIDENCE_CHARS)
+            lines.append(f"{head} → {body}" if x.ok else f"{head} → failed: {body}")
+    data = _clip(inert("\n".join(lines)), MAX_EXCHANGE_CHARS)
+    return (
+        "Your tool requests earlier in this stage, and what they returned:\n<data>\n"
+        + data
+        + "\n</data>"
+    )
+
+
+def _call_id(x: ToolExchange, k: int, i: int) -> str:
+    return x.request.id or f"call_{k}_{i}"
+
+
+def _native_turns(exchanges: list[list[ToolExchange]]) -> list[Message]:
+    """Each earlier round as the assistant's function calls and one tool turn per call."""
+    turns: list[Message] = []
+    for k, round_ in enumerate(exchanges):
+        calls = [
+            FunctionCall(
+                id=_call_id(x, k, i),
+                name=x.request.tool,
+                arguments=json.dumps(x.request.input, ensure_ascii=False),
+            )
+            for i, x in enumerate(round_)
+        ]
+        turns.append(Message.calls(calls))
+        for i, x in enumerate(round_):
+            text = inert(x.text.strip()) if x.ok else f"failed: {inert(x.text.strip())}"
+            turns.append(Message.result(_call_id(x, k, i), f"<data>\n{text}\n</data>"))
+    return turns
+
+
+def system_text(tools: list[ToolCard]) -> str:
+    """The system prompt, with the run's tool list when it has tools."""
+    listed = tool_list(tools)
+    return template("system") + ("\n\n" + listed if listed else "")
+
+
+def _prefix(images: list[Path], tools: list[ToolCard]) -> list[Message]:
     return [
-        Message.text("system", template("system")),
+        Message.text("system", system_text(tools)),
         Message(role="user", content=[ImagePart(path=str(p)) for p in images]),
     ]
 
@@ -137,15 +218,40 @@ def stage_request(
     *,
     max_tokens: int,
     temperature: float,
+    native: bool = False,
 ) -> ChatRequest:
-    """The chat request for one stage: stable prefix, then the stage text, with its schema."""
-    text = Template(template(stage)).safe_substitute(context=render_context(context))
-    messages = _prefix(images)
+    """The chat request for one stage call: stable prefix, the stage text, earlier exchanges.
+
+    ``native``: the runtime calls tools as functions. While tools are offered the request
+    then carries them and no response schema (a server's guided decoding would stop the
+    model from calling them), and gives the schema in the text instead. Otherwise tool
+    requests are the answer's ``tool_requests`` field, and the schema is sent.
+    """
+    offer = _offer(context)
+    calling = native and offer is not None
+    note = requests_note(context, native=calling)
+    text = Template(template(stage)).safe_substitute(context=render_context(context), requests=note)
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip()
+    schema = stage_schema(stage, None if calling else offer)
+    if calling:
+        text += "\n\n" + SCHEMA_NOTE + json.dumps(_compact(schema), separators=(",", ":"))
+    messages = _prefix(images, context.tools)
     messages[-1] = Message(role="user", content=[*messages[-1].content, TextPart(text=text)])
+    if context.exchanges:
+        if calling:
+            messages.extend(_native_turns(context.exchanges))
+            messages.append(Message.text("user", note))
+        else:
+            messages.append(
+                Message.text(
+                    "user", exchanges_text(context.exchanges) + ("\n" + note if note else "")
+                )
+            )
     return ChatRequest(
         messages=messages,
-        json_schema=stage_schema(stage),
+        json_schema=None if calling else schema,
         schema_name=f"gre_{stage}",
+        tools=[c.as_function() for c in context.tools] if calling else [],
         max_tokens=max_tokens,
         temperature=temperature,
     )

@@ -3,12 +3,18 @@
 The schema sent to the server (``response_format: json_schema``) is built from
 the pydantic model of the stage, so the model, the server's guided decoding and
 our validation agree on one definition.
+
+Tool requests are a field of the answer (``tool_requests``) when a :class:`ToolOffer`
+says which tools may be asked for now and how many; without one the field is not in
+the schema. ``osm_queries`` and ``search_queries`` are an older form: never asked
+for, still read when a reply has them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,6 +30,7 @@ from gre.records import (
     OsmQuery,
     Stage,
     StageResult,
+    ToolRequest,
 )
 
 STAGE_KINDS: dict[Stage, tuple[ClueKind, ...]] = {
@@ -50,6 +57,8 @@ MAX_CLUES = 16
 MAX_HYPOTHESES = 6
 MAX_BOXES = 6
 MAX_QUERIES = 4
+MAX_TOOL_REQUESTS = 4
+"""The most tool requests one answer may make (the stage's budget may allow fewer)."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -99,6 +108,26 @@ class OsmQueryOut(_Out):
     why: str = Field(default="", max_length=300)
 
 
+class ToolRequestOut(_Out):
+    tool: str = Field(min_length=1, max_length=100)
+    input: dict[str, Any] = Field(default_factory=dict)
+    why: str = Field(default="", max_length=300)
+
+
+@dataclass(frozen=True)
+class ToolOffer:
+    """The tools an answer may request now, and at most how many requests."""
+
+    names: tuple[str, ...]
+    limit: int
+
+    @classmethod
+    def of(cls, names: Sequence[str], max_requests: int) -> ToolOffer | None:
+        """The offer for a stage's call, or None when no tool may be requested."""
+        limit = min(MAX_TOOL_REQUESTS, max_requests)
+        return cls(tuple(names), limit) if names and limit > 0 else None
+
+
 class StageOut(_Out):
     summary: str = Field(max_length=1000)
     clues: list[ClueOut] = Field(default_factory=list, max_length=MAX_CLUES)
@@ -106,24 +135,32 @@ class StageOut(_Out):
     ocr_regions: list[BoxOut] = Field(default_factory=list, max_length=MAX_BOXES)
     osm_queries: list[OsmQueryOut] = Field(default_factory=list, max_length=MAX_QUERIES)
     search_queries: list[str] = Field(default_factory=list, max_length=MAX_QUERIES)
+    tool_requests: list[ToolRequestOut] = Field(default_factory=list, max_length=MAX_TOOL_REQUESTS)
 
 
-def stage_schema(stage: Stage) -> dict[str, Any]:
-    """The JSON schema of one stage's answer, with that stage's kinds and levels as enums."""
+def stage_schema(stage: Stage, offer: ToolOffer | None = None) -> dict[str, Any]:
+    """The JSON schema of one stage's answer: that stage's kinds and levels as enums, and
+    ``tool_requests`` naming the offered tools (left out when nothing is offered)."""
     schema = StageOut.model_json_schema()
     defs = schema["$defs"]
+    props = schema["properties"]
     defs["ClueOut"]["properties"]["kind"] = {"enum": list(STAGE_KINDS[stage]), "type": "string"}
     defs["HypothesisOut"]["properties"]["level"] = {
         "enum": list(STAGE_LEVELS[stage]),
         "type": "string",
     }
     if stage == "semantic":
-        schema["properties"].pop("ocr_regions")
+        props.pop("ocr_regions")
+    for key in ("osm_queries", "search_queries"):
+        props.pop(key)
+    for name in ("OsmQueryOut", "NearOut"):
+        defs.pop(name)
+    if offer is None:
+        props.pop("tool_requests")
+        defs.pop("ToolRequestOut")
     else:
-        schema["properties"].pop("osm_queries")
-        schema["properties"].pop("search_queries")
-        schema["$defs"].pop("OsmQueryOut")
-        schema["$defs"].pop("NearOut")
+        defs["ToolRequestOut"]["properties"]["tool"] = {"enum": list(offer.names), "type": "string"}
+        props["tool_requests"]["maxItems"] = offer.limit
     return schema
 
 
@@ -199,12 +236,19 @@ def _to_result(stage: Stage, out: StageOut, dropped: list[str]) -> StageResult:
         lambda _q: "osm query",
         dropped,
     )
+    requests = _valid(
+        out.tool_requests,
+        lambda r: ToolRequest(tool=r.tool, input=r.input, why=r.why),
+        lambda r: f"tool request {r.tool}",
+        dropped,
+    )
     return StageResult(
         stage=stage,
         summary=out.summary,
         clues=clues,
         hypotheses=hypotheses,
         ocr_regions=boxes,
+        tool_requests=requests,
         osm_queries=queries,
         search_queries=[q.strip()[:300] for q in out.search_queries if q.strip()],
         error="; ".join(dropped) if dropped else None,
@@ -246,7 +290,21 @@ def _check_enums(stage: Stage, out: StageOut) -> None:
             )
 
 
-def parse_stage(stage: Stage, text: str) -> StageResult:
+def _check_requests(out: StageOut, offer: ToolOffer | None) -> None:
+    if not out.tool_requests:
+        return
+    if offer is None:
+        raise StageOutputError("tool_requests: no tool can be requested now; leave them out")
+    if len(out.tool_requests) > offer.limit:
+        raise StageOutputError(f"tool_requests: at most {offer.limit} now")
+    for i, r in enumerate(out.tool_requests):
+        if r.tool not in offer.names:
+            raise StageOutputError(
+                f"tool_requests.{i}.tool {r.tool!r} is not one of {', '.join(offer.names)}"
+            )
+
+
+def parse_stage(stage: Stage, text: str, offer: ToolOffer | None = None) -> StageResult:
     """Strictly parse a model's answer; raise StageOutputError saying what is wrong."""
     try:
         data = json.loads(text)
@@ -257,6 +315,7 @@ def parse_stage(stage: Stage, text: str) -> StageResult:
     except ValidationError as exc:
         raise StageOutputError(_first_error(exc)) from None
     _check_enums(stage, out)
+    _check_requests(out, offer)
     dropped: list[str] = []
     result = _to_result(stage, out, dropped)
     if dropped:
@@ -264,7 +323,7 @@ def parse_stage(stage: Stage, text: str) -> StageResult:
     return result
 
 
-def repair_stage(stage: Stage, text: str) -> StageResult:
+def repair_stage(stage: Stage, text: str, offer: ToolOffer | None = None) -> StageResult:
     """Salvage what is valid: the first JSON object, keeping each valid item and dropping the rest.
 
     Raises StageOutputError when nothing usable remains.
@@ -301,6 +360,14 @@ def repair_stage(stage: Stage, text: str) -> StageResult:
         keep("osm_queries", OsmQueryOut, None, "")[:MAX_QUERIES] if stage == "semantic" else []
     )
     searches = data.get("search_queries") if stage == "semantic" else None
+    requests: list[Any] = []
+    if offer is not None:
+        requests = keep("tool_requests", ToolRequestOut, offer.names, "tool")
+        if len(requests) > offer.limit:
+            dropped.append(f"tool_requests: {len(requests) - offer.limit} over the limit")
+            requests = requests[: offer.limit]
+    elif data.get("tool_requests"):
+        dropped.append("tool_requests: none can be made now")
     summary = data.get("summary")
     out = StageOut(
         summary=str(summary)[:1000] if summary is not None else "",
@@ -311,7 +378,8 @@ def repair_stage(stage: Stage, text: str) -> StageResult:
         search_queries=[str(s)[:300] for s in searches][:MAX_QUERIES]
         if isinstance(searches, list)
         else [],
+        tool_requests=requests,
     )
-    if not (out.summary or out.clues or out.hypotheses or out.ocr_regions):
+    if not (out.summary or out.clues or out.hypotheses or out.ocr_regions or out.tool_requests):
         raise StageOutputError("nothing usable in the reply: " + "; ".join(dropped[:3]))
     return _to_result(stage, out, dropped)

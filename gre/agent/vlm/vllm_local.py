@@ -3,6 +3,7 @@
 vLLM is an optional extra (``pip install 'gre-suite[vllm]'``) and is never
 imported unless this backend is chosen. Prompts, schemas and parsing are the
 same as for the HTTP backend; structured output uses vLLM's guided decoding.
+Tool requests are a field of the JSON answer (no function calling in process).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse
+from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse, text_only
 from gre.agent.vlm.images import DataUrlCache
 from gre.agent.vlm.openai_http import openai_messages
 from gre.config import Settings
@@ -82,7 +83,8 @@ class VLLMChat:
         with self._lock:
             llm = self._load()
             vllm = _vllm()
-            messages = openai_messages(request, self._images, self.settings.model_max_pixels)
+            plain = request.model_copy(update={"messages": text_only(request.messages)})
+            messages = openai_messages(plain, self._images, self.settings.model_max_pixels)
             t0 = time.perf_counter()
             try:
                 outputs = llm.chat(messages, _sampling(vllm, request), use_tqdm=False)

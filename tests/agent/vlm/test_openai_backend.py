@@ -18,7 +18,7 @@ from gre.agent.vlm.openai_http import OpenAIChat, base_url
 from gre.config import Settings
 from gre.graphs.locator import Locator
 from gre.records import Stage
-from gre.testing.fake_openai import FakeOpenAI, Reply
+from gre.testing.fake_openai import FakeOpenAI, Reply, stage_of
 from gre.tools.base import ToolRegistry
 
 VALID: dict[str, dict[str, Any]] = {
@@ -55,8 +55,7 @@ VALID: dict[str, dict[str, Any]] = {
 
 
 def _stage_of(body: dict[str, Any]) -> Stage:
-    name = body["response_format"]["json_schema"]["name"]
-    stage = name.removeprefix("gre_")
+    stage = stage_of(body)
     assert stage in ("scene", "details", "semantic")
     return stage  # type: ignore[return-value]
 
@@ -106,6 +105,8 @@ def test_requests_carry_image_schema_and_a_stable_prefix(photo: Path, session_ca
     assert "guided_json" not in first
     schema = first["response_format"]["json_schema"]["schema"]
     assert schema["$defs"]["ClueOut"]["properties"]["kind"]["enum"][0] == "setting"
+    semantic = server.requests[2]["response_format"]["json_schema"]["schema"]["properties"]
+    assert "osm_queries" not in semantic and "search_queries" not in semantic
     system, user = first["messages"][:2]
     assert system["role"] == "system" and "geolocation" in system["content"]
     image, text = user["content"][0], user["content"][1]
@@ -281,3 +282,21 @@ def test_load_checks_the_server_and_the_model(session_cache: Path) -> None:
         assert auto.model == "gre-7b"
         for chat in chats:
             chat.close()
+
+
+def test_the_backend_declares_follow_ups_and_function_calling(session_cache: Path) -> None:
+    with FakeOpenAI() as server:
+        native = make_backend(_settings(server, session_cache))
+        fielded = make_backend(_settings(server, session_cache, model_tool_calling="off"))
+    assert native.capabilities.follow_up and native.capabilities.native_tool_calls
+    assert fielded.capabilities.follow_up and not fielded.capabilities.native_tool_calls
+
+
+def test_the_setting_reads_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRE_MODEL_TOOL_CALLING", raising=False)
+    assert Settings().model_tool_calling == "auto"
+    monkeypatch.setenv("GRE_MODEL_TOOL_CALLING", "off")
+    assert Settings().model_tool_calling == "off"
+    monkeypatch.setenv("GRE_MODEL_TOOL_CALLING", "sometimes")
+    with pytest.raises(ValueError, match="auto"):
+        Settings()

@@ -5,12 +5,16 @@ import json
 import pytest
 
 from gre.agent.vlm.stage_output import (
+    MAX_TOOL_REQUESTS,
     StageOutputError,
+    ToolOffer,
     extract_json,
     parse_stage,
     repair_stage,
     stage_schema,
 )
+
+OFFER = ToolOffer.of(["gazetteer", "plaque_reader"], 2)
 
 
 def test_schema_restricts_kinds_and_levels_per_stage() -> None:
@@ -93,3 +97,64 @@ def test_repair_keeps_valid_items_only() -> None:
     assert result.error and "vibes" in result.error
     with pytest.raises(StageOutputError, match="nothing usable"):
         repair_stage("scene", '{"clues": [{"kind": "vibes"}]}')
+
+
+def test_schema_asks_for_tool_requests_only_when_offered() -> None:
+    for stage in ("scene", "details", "semantic"):
+        plain = stage_schema(stage)
+        assert not {"osm_queries", "search_queries", "tool_requests"} & set(plain["properties"])
+        assert not {"OsmQueryOut", "NearOut", "ToolRequestOut"} & set(plain["$defs"])
+    offered = stage_schema("details", OFFER)
+    assert offered["properties"]["tool_requests"]["maxItems"] == 2
+    item = offered["$defs"]["ToolRequestOut"]
+    assert item["properties"]["tool"]["enum"] == ["gazetteer", "plaque_reader"]
+    assert item["required"] == ["tool"] and item["additionalProperties"] is False
+    json.dumps(offered)
+    assert ToolOffer.of([], 3) is None and ToolOffer.of(["x"], 0) is None
+    assert ToolOffer.of(["x"], 99) == ToolOffer(("x",), MAX_TOOL_REQUESTS)
+
+
+def test_tool_requests_parse_strictly() -> None:
+    ask = {"tool": "gazetteer", "input": {"name": "Colmar"}, "why": "the sign"}
+    text = json.dumps({"summary": "s", "tool_requests": [ask]})
+    result = parse_stage("details", text, OFFER)
+    assert [(r.tool, r.input, r.why, r.error) for r in result.tool_requests] == [
+        ("gazetteer", {"name": "Colmar"}, "the sign", None)
+    ]
+    with pytest.raises(StageOutputError, match="no tool can be requested now"):
+        parse_stage("details", text)
+    unknown = json.dumps({"summary": "s", "tool_requests": [{"tool": "rm", "input": {}}]})
+    with pytest.raises(StageOutputError, match="'rm' is not one of gazetteer, plaque_reader"):
+        parse_stage("details", unknown, OFFER)
+    three = json.dumps({"summary": "s", "tool_requests": [ask, ask, ask]})
+    with pytest.raises(StageOutputError, match="at most 2"):
+        parse_stage("details", three, OFFER)
+    not_object = json.dumps({"summary": "s", "tool_requests": [{"tool": "gazetteer", "input": 3}]})
+    with pytest.raises(StageOutputError, match="input"):
+        parse_stage("details", not_object, OFFER)
+
+
+def test_repair_keeps_valid_tool_requests_and_lists_the_rest() -> None:
+    ask = {"tool": "gazetteer", "input": {"name": "Colmar"}}
+    text = "Answer: " + json.dumps(
+        {
+            "summary": "s",
+            "tool_requests": [ask, {"tool": "rm"}, {"tool": "gazetteer", "input": []}, ask, ask],
+        }
+    )
+    result = repair_stage("details", text, OFFER)
+    assert [r.tool for r in result.tool_requests] == ["gazetteer", "gazetteer"]
+    assert result.error and "'rm'" in result.error and "over the limit" in result.error
+    assert "input" in result.error
+    final = repair_stage("details", text)
+    assert final.tool_requests == [] and "none can be made now" in (final.error or "")
+    only = repair_stage("details", json.dumps({"tool_requests": [ask]}), OFFER)
+    assert only.tool_requests and only.summary == ""
+
+
+def test_the_older_query_fields_are_still_read() -> None:
+    text = json.dumps(
+        {"summary": "s", "osm_queries": [{"name": "Rue X"}], "search_queries": ["Café Y"]}
+    )
+    result = parse_stage("semantic", text)
+    assert result.osm_queries[0].name == "Rue X" and result.search_queries == ["Café Y"]
