@@ -13,7 +13,7 @@ from gre.agent.vlm import make_backend
 from gre.config import Settings
 from gre.geo import haversine_km
 from gre.graphs.locator import Locator
-from gre.testing.fake_openai import FakeOpenAI, Reply
+from gre.testing.fake_openai import FakeOpenAI, Reply, stage_of
 from gre.testing.replay_server import Canned, ReplayServer
 
 pytest.importorskip("osmium")
@@ -67,7 +67,7 @@ def test_a_landmark_on_a_sign_is_found_on_the_local_map(
 
 def _planning_model(plan: dict[str, Any]) -> Any:
     def respond(body: dict[str, Any]) -> Reply:
-        stage = body["response_format"]["json_schema"]["name"]
+        stage = f"gre_{stage_of(body)}"
         if stage == "gre_semantic":
             return Reply(text=json.dumps({"summary": "a pharmacy by a bus stop", **plan}))
         return Reply(
