@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from gre.config import Settings
 from gre.testing.plugins import InstalledPlugin, install_plugin, on_path
@@ -88,16 +89,45 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def settings(session_cache: Path) -> Settings:
-    """Offline settings using the session cache."""
+    """Offline settings using the session cache (copy with ``model_copy(update=...)``)."""
     return Settings(cache_dir=session_cache, offline=True)
+
+
+PhotoMaker = Callable[..., Path]
+
+
+@pytest.fixture
+def photo_of(tmp_path: Path) -> PhotoMaker:
+    """Make a photo with nothing to read: ``photo_of(name, size=(w, h), noise=False)``."""
+
+    def make(
+        name: str = "street.jpg", size: tuple[int, int] = (640, 480), noise: bool = False
+    ) -> Path:
+        path = tmp_path / name
+        image = (
+            Image.effect_noise(size, 60).convert("RGB")
+            if noise
+            else Image.new("RGB", size, (120, 130, 140))
+        )
+        image.save(path)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def photo(photo_of: PhotoMaker) -> Path:
+    """A 640x480 JPEG with nothing to read: whatever locates it is the backend's doing."""
+    return photo_of()
 
 
 @pytest.fixture(scope="session")
 def test_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledPlugin]:
     """tests/plugins/gre-test-plugins pip-installed and importable for the rest of the session.
 
-    It adds a backend (``echo_test``), a graph (``one_shot_test``) and a dataset format
-    (``tsv_test``), none of them a built-in, through their entry points.
+    It adds a tool (``landmark_test``), a backend (``echo_test``), a graph
+    (``one_shot_test``) and a dataset format (``tsv_test``), none of them a built-in,
+    through their entry points.
     """
     plugin = install_plugin(TEST_PLUGINS, tmp_path_factory.mktemp("test-plugins-site"))
     with on_path(plugin):

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 from gre.cli import app
@@ -26,13 +25,6 @@ def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
     monkeypatch.setenv("GRE_MODEL_RETRIES", "0")
     monkeypatch.setenv("COLUMNS", "120")
     return CliRunner()
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "street.jpg"
-    Image.new("RGB", (640, 480), (150, 140, 120)).save(p)
-    return p
 
 
 def _args(server: FakeOpenAI, *extra: str) -> list[str]:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 import gre.graphs.direct as direct
 from gre.agent.vlm.chat import ChatError, ChatModel, ChatRequest, ChatResponse, ImagePart
@@ -41,6 +40,10 @@ class FakeChat:
     model: str | None = "fake-vl"
     finish_reason: str = "stop"
     requests: list[ChatRequest] = field(default_factory=list)
+    native_tool_calls: bool = False
+
+    def load(self) -> None:
+        return None
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         self.requests.append(request)
@@ -88,13 +91,6 @@ class BrokenGazetteer(FakeGazetteer):
 
     def run(self, params: GazetteerInput) -> GazetteerOutput:
         raise ToolError("gazetteer index is corrupt")
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "street.jpg"
-    Image.new("RGB", (320, 240), (120, 120, 110)).save(p)
-    return p
 
 
 @pytest.fixture

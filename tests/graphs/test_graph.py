@@ -17,13 +17,6 @@ from gre.tools.base import ToolRegistry
 NODES = ("ingest", "scene", "details", "semantic", "verify", "converge", "answer")
 
 
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "scene.jpg"
-    Image.new("RGB", (320, 240), (90, 140, 200)).save(p)
-    return p
-
-
 def test_topology() -> None:
     g = build_staged_graph().get_graph()
     assert set(g.nodes) == {"__start__", *NODES, "__end__"}

@@ -120,14 +120,21 @@ class ToolCallsRefused(ChatError):
 
 @runtime_checkable
 class ChatModel(Protocol):
-    """A model runtime. ``chat`` raises :class:`ChatError`, never anything else.
+    """A model runtime. ``chat`` and ``load`` raise :class:`ChatError`, never anything else.
 
-    A runtime with function calling also has a true ``native_tool_calls``
-    attribute; one without it is never sent ``tools``, tool-call turns or tool turns.
+    A runtime with function calling says so with a true ``native_tool_calls``; one
+    without it is never sent ``tools``, tool-call turns or tool turns.
     """
 
     name: str
     model: str | None
+
+    @property
+    def native_tool_calls(self) -> bool: ...
+
+    def load(self) -> object:
+        """Load the model or reach its server before the first photo."""
+        ...
 
     def chat(self, request: ChatRequest) -> ChatResponse: ...
 

@@ -217,6 +217,8 @@ class TransformersChat:
     """
 
     name = "transformers"
+    native_tool_calls = False
+    """Requests come as the stage JSON's field (no function calling in process)."""
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:

@@ -90,7 +90,7 @@ class ModelBackend:
         self.capabilities = BackendCapabilities(follow_up=True, native_tool_calls=self._native())
 
     def _native(self) -> bool:
-        return bool(getattr(self.chat, "native_tool_calls", False))
+        return self.chat.native_tool_calls
 
     def _request(
         self, stage: Stage, images: Sequence[Path], context: StageContext, native: bool
@@ -220,11 +220,8 @@ class ModelBackend:
 
     def prepare(self) -> str | None:
         """Load an in-process model before the first photo; returns the error in one line."""
-        load = getattr(self.chat, "load", None)
-        if not callable(load):
-            return None
         try:
-            load()
+            self.chat.load()
         except ChatError as exc:
             return str(exc)
         return None

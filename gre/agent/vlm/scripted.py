@@ -45,17 +45,25 @@ class ScriptedBackend:
         """Load a JSON list of StageResult objects."""
         try:
             data: Any = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, list):
-                raise ScriptError(f"{path}: a script is a JSON list of stage results")
-            return cls([StageResult.model_validate(item) for item in data], cycle=cycle)
         except OSError as exc:
             raise ScriptError(f"{path}: cannot read script ({exc.strerror or exc})") from None
         except json.JSONDecodeError as exc:
             raise ScriptError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        except UnicodeDecodeError:
+            raise ScriptError(f"{path}: not UTF-8 text") from None
+        return cls.from_data(data, cycle=cycle, where=str(path))
+
+    @classmethod
+    def from_data(cls, data: Any, *, cycle: bool = False, where: str = "script") -> ScriptedBackend:
+        """A backend from parsed JSON: a list of StageResult objects (``tool_requests`` too)."""
+        if not isinstance(data, list):
+            raise ScriptError(f"{where}: a script is a JSON list of stage results")
+        try:
+            return cls([StageResult.model_validate(item) for item in data], cycle=cycle)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise ScriptError(f"{path}: invalid stage result at {where}: {first['msg']}") from None
+            at = ".".join(str(p) for p in first.get("loc", ()))
+            raise ScriptError(f"{where}: invalid stage result at {at}: {first['msg']}") from None
 
     def propose(self, stage: Stage, images: Sequence[Path], context: StageContext) -> StageResult:
         self.calls.append((stage, context))

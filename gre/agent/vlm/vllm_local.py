@@ -48,6 +48,8 @@ class VLLMChat:
     """A model loaded in this process by vLLM (prefix caching on, one image per prompt)."""
 
     name = "vllm"
+    native_tool_calls = False
+    """Requests come as the stage JSON's field (no function calling in process)."""
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:

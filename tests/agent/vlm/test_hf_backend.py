@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,9 @@ def _ask(image: Path | None, text: str = "Where was this photo taken?", **kw: An
 
 
 @pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "street.png"
-    Image.effect_noise((800, 600), 60).convert("RGB").save(p)
-    return p
+def photo(photo_of: Callable[..., Path]) -> Path:
+    """Noise, so the vision tower sees more than a flat colour."""
+    return photo_of("street.png", size=(800, 600), noise=True)
 
 
 def test_import_does_not_import_torch(tmp_path: Path) -> None:

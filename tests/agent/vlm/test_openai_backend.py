@@ -64,13 +64,6 @@ def by_stage(body: dict[str, Any]) -> Reply:
     return Reply(text=json.dumps(VALID[_stage_of(body)]), prompt_tokens=500)
 
 
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "street.jpg"
-    Image.new("RGB", (1600, 1200), (120, 130, 140)).save(p)
-    return p
-
-
 def _settings(server: FakeOpenAI, cache: Path, **kw: Any) -> Settings:
     values: dict[str, Any] = {
         "backend": "openai",

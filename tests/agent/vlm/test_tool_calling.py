@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from gre.agent.vlm.base import StageContext, ToolExchange
 from gre.agent.vlm.chat import ChatRequest, FunctionCall, Message, text_only
@@ -33,13 +32,6 @@ ANSWER = {
     "clues": [{"kind": "landmark", "value": "Rose Hall", "confidence": 0.7}],
     "hypotheses": [],
 }
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "street.jpg"
-    Image.new("RGB", (64, 48), (120, 130, 140)).save(p)
-    return p
 
 
 def _context(photo: Path, **kw: Any) -> StageContext:
