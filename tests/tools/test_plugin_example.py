@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from gre.agent.vlm.scripted import ScriptedBackend
+from gre.config import Settings
+from gre.graphs.locator import Locator
 from gre.testing.plugins import install_plugin, on_path
 from gre.testing.tool_contract import check_tool
 from gre.tools.base import ToolRegistry
@@ -76,3 +80,52 @@ def test_cli_lists_and_runs_the_plugin(installed: Path, tmp_path: Path) -> None:
         text=True,
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "offset" in bad.stderr
+
+
+def _city(name: str, cc: str, lat: float, lon: float) -> dict[str, object]:
+    return {
+        "level": "city",
+        "name": name,
+        "country_code": cc,
+        "lat": lat,
+        "lon": lon,
+        "confidence": 0.6,
+    }
+
+
+def test_the_offset_contradicts_a_place_3000_km_east_of_its_band(
+    installed: Path, photo: Path, settings: Settings
+) -> None:
+    """A winter photo at UTC+1: Dijon fits; Karaganda, 3,000 km east of the band, does not."""
+    band_edge = 30.0  # UTC+1: 15 ± 15 degrees
+    lat, east = 49.80, 73.10  # Karaganda, Kazakhstan (UTC+5)
+    beyond_km = (east - band_edge) * 111.32 * math.cos(math.radians(lat))
+    assert 2900 < beyond_km < 3200
+    script = [
+        {
+            "stage": "scene",
+            "tool_requests": [
+                {"tool": "utc_offset", "input": {"offset": "+01:00", "date": "2024-01-15"}}
+            ],
+        },
+        {
+            "stage": "semantic",
+            "hypotheses": [
+                _city("Dijon", "FR", 47.32, 5.04),
+                _city("Far East", "KZ", lat, east),
+                _city("Far East, no country", None, lat, east),  # type: ignore[arg-type]
+            ],
+        },
+    ]
+    with Locator(settings, backend=ScriptedBackend.from_data(script)) as loc:
+        trace = loc.locate(photo)
+    offset = next(e for e in trace.evidence if e.tool == "utc_offset")
+    assert (
+        offset.ok and "FR" in offset.result["countries"] and "KZ" not in offset.result["countries"]
+    )
+    by_label = {c.label: c for c in trace.candidates}
+    dijon, far, unknown = (by_label[n] for n in ("Dijon", "Far East", "Far East, no country"))
+    assert far.id in offset.contradicts and unknown.id in offset.contradicts
+    assert dijon.id in offset.supports and dijon.id not in offset.contradicts
+    assert far.weight == pytest.approx(0.6 * 0.4) and dijon.weight == pytest.approx(0.6)
+    assert trace.prediction.label == "Dijon"
