@@ -47,6 +47,16 @@ DISTRIBUTION = "gre-suite"
 """The distribution that owns the built-ins (``package`` of every built-in plugin)."""
 
 BUILTIN: Mapping[str, Mapping[str, str]] = {
+    "gre.tools": {
+        "exif": "gre.tools.exif.tool:ExifTool",
+        "ocr": "gre.tools.ocr.tool:OcrTool",
+        "text_clues": "gre.tools.text_clues.tool:TextCluesTool",
+        "gazetteer": "gre.tools.gazetteer.tool:GazetteerTool",
+        "osm": "gre.tools.osm.tool:OsmLocalTool",
+        "overpass": "gre.tools.osm.tool:OverpassTool",
+        "search": "gre.tools.search.tool:SearchTool",
+        "geocode": "gre.tools.geocode:GeocodeTool",
+    },
     "gre.backends": {
         "none": "gre.agent.vlm.backends:rules_backend",
         "scripted": "gre.agent.vlm.backends:scripted_backend",

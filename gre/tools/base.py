@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeGuard, TypeVar
 
 from pydantic import BaseModel
 
 from gre.config import Settings
 from gre.errors import GreError
+from gre.plugins import Registry, declared
 from gre.records import Candidate, PlaceClaim
 
 if TYPE_CHECKING:
@@ -231,49 +232,62 @@ class ToolSpec:
         return self.cls.description
 
 
-@dataclass
-class ToolRegistry:
-    """Tools found through the ``gre.tools`` entry points (built-ins included)."""
+def _is_tool(obj: object) -> TypeGuard[type[Tool[Any, Any]]]:
+    return isinstance(obj, type) and issubclass(obj, Tool)
 
-    specs: dict[str, ToolSpec] = field(default_factory=dict)
-    load_errors: list[str] = field(default_factory=list)
+
+class ToolRegistry:
+    """Tools found through the ``gre.tools`` entry points, built-ins through the same path.
+
+    A thin view of :class:`gre.plugins.Registry` (broken plugins are one-line load
+    errors, duplicate names are refused) that keeps each tool as a :class:`ToolSpec`.
+    """
+
+    def __init__(self) -> None:
+        self._registry: Registry[type[Tool[Any, Any]]] = Registry(
+            ENTRY_POINT_GROUP, "tool", "a Tool subclass", _is_tool, lambda c: c.name
+        )
+        self._specs: dict[str, ToolSpec] = {}
 
     @classmethod
     def discover(cls, group: str = ENTRY_POINT_GROUP) -> ToolRegistry:
         """Load every entry point of ``group``; broken plugins are recorded, not raised."""
         registry = cls()
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-            registry._load(ep)
+        for ep, package in declared(group):
+            registry.load(ep, package)
         return registry
 
-    def _load(self, ep: EntryPoint) -> None:
-        package = ep.dist.name if ep.dist is not None else "?"
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a plugin's import error must not break gre
-            self.load_errors.append(f"{ep.name} ({package}): {type(exc).__name__}: {exc}")
-            return
-        if not (isinstance(obj, type) and issubclass(obj, Tool)):
-            self.load_errors.append(f"{ep.name} ({package}): {ep.value} is not a Tool subclass")
-            return
-        self.register(obj, package=package, entry_point=ep.value)
+    @property
+    def specs(self) -> dict[str, ToolSpec]:
+        """The registered tools by name."""
+        plugins = self._registry.plugins
+        if len(self._specs) != len(plugins):
+            self._specs = {
+                p.name: ToolSpec(p.name, p.obj, p.package, p.entry_point) for p in plugins.values()
+            }
+        return self._specs
+
+    @property
+    def load_errors(self) -> list[str]:
+        return self._registry.load_errors
+
+    def load(self, ep: EntryPoint, package: str = "?") -> None:
+        """Import one entry point and register its tool (a failure is a load error)."""
+        self._registry.load(ep, package)
 
     def register(
         self, tool_cls: type[Tool[Any, Any]], *, package: str = "?", entry_point: str = ""
     ) -> None:
         """Add a tool class; a second tool with the same name is an error."""
-        if tool_cls.name in self.specs:
-            other = self.specs[tool_cls.name]
-            self.load_errors.append(
-                f"{tool_cls.name} ({package}): name already registered by {other.package}"
-            )
-            return
-        self.specs[tool_cls.name] = ToolSpec(tool_cls.name, tool_cls, package, entry_point)
+        self._registry.register(
+            tool_cls, name=tool_cls.name, package=package, entry_point=entry_point
+        )
 
     def names(self) -> list[str]:
-        return sorted(self.specs)
+        return sorted(self._registry.plugins)
 
     def get(self, name: str) -> ToolSpec:
+        """The tool called ``name``; a KeyError naming the known ones otherwise."""
         try:
             return self.specs[name]
         except KeyError:

@@ -85,8 +85,8 @@ def test_registry_discovers_builtins_and_survives_broken_plugins() -> None:
     registry = ToolRegistry.discover()
     assert {"exif", "ocr", "text_clues", "gazetteer"} <= set(registry.names())
     assert registry.get("exif").package == "gre-suite"
-    registry._load(EntryPoint("ghost", "no_such_module:Ghost", "gre.tools"))
-    registry._load(EntryPoint("notatool", "json:dumps", "gre.tools"))
+    registry.load(EntryPoint("ghost", "no_such_module:Ghost", "gre.tools"))
+    registry.load(EntryPoint("notatool", "json:dumps", "gre.tools"))
     assert any("ghost" in e and "ModuleNotFoundError" in e for e in registry.load_errors)
     assert any("notatool" in e and "not a Tool subclass" in e for e in registry.load_errors)
     registry.register(Echo, package="a")
