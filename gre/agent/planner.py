@@ -11,8 +11,8 @@ top, through the same executor. The planner is called again after its requests r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gre.agent.evidence import ocr_text
@@ -26,6 +26,10 @@ MAX_LOOKUPS = 8
 MAX_OVERPASS_LINES = 3
 """Sign lines looked up on the live map per visit (the public Overpass API is shared)."""
 MAX_LEGACY_QUERIES = 4
+MAX_SUGGESTIONS = 2
+"""Calls one tool may suggest per planner round."""
+
+Suggest = Callable[[Sequence[Evidence]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class RunView:
     """Whether a tool would run now (installed, allowed, able to run here)."""
     metadata: bool = True
     """Whether the photo's metadata may be read (not under ``--ignore-metadata``)."""
+    suggesters: Mapping[str, Suggest] = field(default_factory=dict)
+    """Usable tools that suggest their own calls (:meth:`gre.tools.base.Tool.suggest`)."""
     search_max_results: int = 10
 
     def of(self, tool: str) -> list[Evidence]:
@@ -50,7 +56,31 @@ class RunView:
 
 
 def plan(stage: PlanStage, view: RunView) -> list[ToolRequest]:
-    """The requests ``stage`` makes by rule now (empty when it has nothing new)."""
+    """The requests ``stage`` makes by rule now (empty when it has nothing new).
+
+    The stage's own rules first; when they have nothing, what tools suggest for
+    themselves (a plugin that checks EXIF's UTC offset, say).
+    """
+    return _stage_rules(stage, view) or suggested(view)
+
+
+def suggested(view: RunView) -> list[ToolRequest]:
+    """Calls tools suggest for themselves, less those already run with the same input."""
+    out: list[ToolRequest] = []
+    for tool, suggest in view.suggesters.items():
+        done = [e.query for e in view.of(tool)]
+        try:
+            inputs = suggest(view.evidence)
+        except Exception:  # a plugin's bug costs its own suggestion, nothing else
+            continue
+        for params in inputs[:MAX_SUGGESTIONS]:
+            if not any(all(q.get(k) == v for k, v in params.items()) for q in done):
+                out.append(ToolRequest(tool=tool, input=dict(params), why="suggested by the tool"))
+                done.append(params)
+    return out
+
+
+def _stage_rules(stage: PlanStage, view: RunView) -> list[ToolRequest]:
     if stage == "ingest":
         if view.of("exif") or not view.metadata:
             return []

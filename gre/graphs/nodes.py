@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 
 from gre.agent.converge import fuse
 from gre.agent.loop import Decision, LoopFacts, decide
-from gre.agent.planner import RunView, can_reread, plan
+from gre.agent.planner import RunView, Suggest, can_reread, plan
 from gre.agent.prediction import predict
 from gre.agent.stage import StageVisit
 from gre.agent.verify import Ids, checked, checks_candidates, claimed, ground, merge_repeats
@@ -105,6 +105,16 @@ def _usable(ctx: RunContext) -> Callable[[str], bool]:
     return usable
 
 
+def _suggesters(ctx: RunContext) -> dict[str, Suggest]:
+    """The usable tools whose class suggests its own calls."""
+    usable = _usable(ctx)
+    return {
+        name: spec.cls.suggest
+        for name, spec in ctx.toolbox.registry.specs.items()
+        if spec.cls.suggests() and usable(name)
+    }
+
+
 def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
     return RunView(
         iteration=int(state.get("iteration", 0)),
@@ -115,6 +125,7 @@ def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
         candidates=[Candidate.model_validate(c) for c in state.get("candidates", [])],
         usable=_usable(rec.ctx),
         metadata=not rec.ctx.settings.ignore_metadata,
+        suggesters=_suggesters(rec.ctx),
         search_max_results=rec.ctx.settings.search_max_results,
     )
 

@@ -5,7 +5,7 @@ input and output models (the output a :class:`ToolOutput` that renders itself wi
 ``for_model()`` and states its :class:`PlaceClaim` s), and register it by entry point.
 """
 
-from gre.records import Candidate, PlaceClaim
+from gre.records import Candidate, Evidence, PlaceClaim
 from gre.tools.base import (
     Tool,
     ToolCard,
@@ -20,6 +20,7 @@ from gre.tools.base import (
 
 __all__ = [
     "Candidate",
+    "Evidence",
     "PlaceClaim",
     "Tool",
     "ToolCard",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeGuard, TypeVar
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 from gre.config import Settings
 from gre.errors import GreError
 from gre.plugins import Registry, declared
-from gre.records import Candidate, PlaceClaim
+from gre.records import Candidate, Evidence, PlaceClaim
 
 if TYPE_CHECKING:
     from gre.tools.support.http import HttpClient
@@ -175,6 +176,21 @@ class Tool(ABC, Generic[InT, OutT]):
     def unavailable_reason(self) -> str | None:
         """Why this tool cannot run here, or None when it can (checked before calls)."""
         return None
+
+    @classmethod
+    def suggest(cls, evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+        """Inputs worth running this tool with now, given the run's results so far.
+
+        The planner asks every usable tool after each of its rounds, so a plugin is used
+        by the tools-only path too (a model chooses for itself from the tool list). An
+        input already run is not run again. The default suggests nothing.
+        """
+        return []
+
+    @classmethod
+    def suggests(cls) -> bool:
+        """True when this tool's class overrides :meth:`suggest`."""
+        return any("suggest" in vars(k) for k in cls.__mro__[: cls.__mro__.index(Tool)])
 
     def prepare_note(self) -> str | None:
         """A line to show the user when :meth:`prepare` will be slow this time, else None."""

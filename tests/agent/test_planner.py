@@ -129,3 +129,18 @@ def test_older_map_and_search_fields_become_requests() -> None:
     assert search.tool == "search" and search.input["query"] == "Boulangerie"
     (overpass, _) = legacy_requests(result, _view(usable=set()))
     assert overpass.tool == "overpass"
+
+
+def test_tools_that_suggest_their_own_calls_run_once_when_the_rules_are_done() -> None:
+    def offset(evidence: Any) -> list[dict[str, Any]]:
+        return [{"offset": "+02:00"}]
+
+    def broken(evidence: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("plugin bug")
+
+    suggesters = {"utc_offset": offset, "broken": broken}
+    (req,) = plan("scene", _view(suggesters=suggesters))
+    assert (req.tool, req.input) == ("utc_offset", {"offset": "+02:00"})
+    done = Evidence(id="e9", tool="utc_offset", query={"offset": "+02:00", "date": None})
+    assert plan("scene", _view(done, suggesters=suggesters)) == []
+    assert [r.tool for r in plan("details", _view(suggesters=suggesters))] == ["ocr"]  # rules first

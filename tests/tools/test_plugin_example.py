@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from gre.agent.vlm.scripted import ScriptedBackend
 from gre.config import Settings
@@ -129,3 +130,32 @@ def test_the_offset_contradicts_a_place_3000_km_east_of_its_band(
     assert dijon.id in offset.supports and dijon.id not in offset.contradicts
     assert far.weight == pytest.approx(0.6 * 0.4) and dijon.weight == pytest.approx(0.6)
     assert trace.prediction.label == "Dijon"
+
+
+def test_without_a_model_the_plugin_is_used_when_it_suggests_itself(
+    installed: Path, tmp_path: Path, settings: Settings
+) -> None:
+    """Tools only: EXIF records UTC+9, so the planner runs utc_offset, which checks the text."""
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    if not font.exists():
+        pytest.skip("DejaVu fonts not installed")
+    image = Image.new("RGB", (900, 220), (250, 250, 245))
+    ImageDraw.Draw(image).text(
+        (40, 80), "STRASBOURG", fill=(10, 10, 10), font=ImageFont.truetype(str(font), 64)
+    )
+    exif = Image.Exif()
+    sub = exif.get_ifd(0x8769)  # the Exif IFD: capture time and its UTC offset
+    sub[0x9003], sub[0x9011] = "2024:01:15 10:00:00", "+09:00"
+    photo = tmp_path / "sign.jpg"
+    image.save(photo, exif=exif)
+    with Locator(settings) as loc:
+        trace = loc.locate(photo)
+    offset = next(e for e in trace.evidence if e.tool == "utc_offset")
+    assert offset.requested_by == "planner" and offset.query == {
+        "offset": "+09:00",
+        "date": "2024-01-15",
+    }
+    strasbourg = next(c for c in trace.candidates if c.label == "Strasbourg")
+    assert strasbourg.id in offset.contradicts  # France was not at UTC+9 that day
+    assert strasbourg.weight == pytest.approx((strasbourg.prior or 0) * 0.4)
+    assert [e.tool for e in trace.evidence].count("utc_offset") == 1  # suggested once

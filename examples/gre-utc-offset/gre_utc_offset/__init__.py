@@ -10,17 +10,19 @@ from __future__ import annotations
 import math
 import re
 import sysconfig
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import TZPATH, ZoneInfo, available_timezones
 
 from pydantic import BaseModel, Field, field_validator
 
-from gre.tools import Candidate, Tool, ToolError, ToolOutput, quote
+from gre.tools import Candidate, Evidence, Tool, ToolError, ToolOutput, quote
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BAND_DEG = 15.0
 """The band an offset implies: offset x 15 degrees, plus or minus this."""
 MARGIN_DEG = 15.0
@@ -119,6 +121,17 @@ class UtcOffsetTool(Tool[UtcOffsetInput, UtcOffsetOutput]):
     )
     input_model: ClassVar[type[BaseModel]] = UtcOffsetInput
     output_model: ClassVar[type[BaseModel]] = UtcOffsetOutput
+
+    @classmethod
+    def suggest(cls, evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+        """Check the offset the camera recorded, on the day it recorded it."""
+        out: list[dict[str, Any]] = []
+        for ev in evidence:
+            if ev.tool == "exif" and ev.ok and ev.result.get("utc_offset"):
+                taken = str(ev.result.get("taken_at") or "")
+                day = taken[:10] if _DAY.match(taken[:10]) else None
+                out.append({"offset": str(ev.result["utc_offset"]), "date": day})
+        return out
 
     def run(self, params: UtcOffsetInput) -> UtcOffsetOutput:
         match = _OFFSET.match(params.offset)
