@@ -28,7 +28,7 @@ from gre.agent.vlm.scripted import ScriptedBackend
 from gre.config import Settings
 from gre.graphs.locator import Locator
 from gre.records import Hypothesis, Stage, StageResult
-from gre.testing.fake_openai import FakeOpenAI, Reply
+from gre.testing.fake_openai import FakeOpenAI, Reply, stage_of
 from gre.tools.base import ToolRegistry
 
 STAGE_S = 1.0
@@ -116,9 +116,7 @@ def main() -> None:
             f"{instant / budget:.2%} of {budget:.0f} s (goal ≤ {GOAL:.0%})"
         )
         with FakeOpenAI(
-            responder=lambda body: Reply(
-                text=json.dumps(REPLIES[body["response_format"]["json_schema"]["name"]])
-            )
+            responder=lambda body: Reply(text=json.dumps(REPLIES[f"gre_{stage_of(body)}"]))
         ) as server:
             http_settings = settings.model_copy(
                 update={"backend": "openai", "model_url": server.url, "model": "fake"}

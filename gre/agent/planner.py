@@ -36,7 +36,6 @@ Suggest = Callable[[Sequence[Evidence]], list[dict[str, Any]]]
 class RunView:
     """What the planner reads: the run so far, and which tools would run now."""
 
-    iteration: int
     round: int
     evidence: list[Evidence]
     clues: list[Clue]

@@ -60,12 +60,6 @@ class NodeRecorder:
         records = merge_by_id(list(self.state.get("evidence", [])), self.evidence)
         return [Evidence.model_validate(r) for r in records]
 
-    def tool(
-        self, name: str, params: dict[str, Any], *, by: str = "planner"
-    ) -> tuple[BaseModel | None, Evidence]:
-        """Run one call of ``name`` (a request made by gre itself)."""
-        return self.request(ToolRequest(tool=name, input=params), by=by)
-
     def request(
         self,
         request: ToolRequest,

@@ -117,7 +117,6 @@ def _suggesters(ctx: RunContext) -> dict[str, Suggest]:
 
 def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
     return RunView(
-        iteration=int(state.get("iteration", 0)),
         round=planner_round,
         evidence=rec.all_evidence(),
         clues=[Clue.model_validate(c) for c in state.get("clues", [])],

@@ -27,7 +27,6 @@ def _view(
 ) -> RunView:
     tools = {"ocr", "osm", "overpass", "gazetteer", "text_clues"} if usable is None else usable
     return RunView(
-        iteration=kw.pop("iteration", 0),
         round=round,
         evidence=list(evidence),
         clues=kw.pop("clues", []),

@@ -191,18 +191,21 @@ def lookup_claim(places: Sequence[Place]) -> list[PlaceClaim]:
     ]
 
 
+def country_disc(info: CountryInfo, *, weight: float = 1.0, why: str = "") -> PlaceClaim:
+    """A country's disc (centre of its population, radius of its extent) at ``weight``."""
+    return PlaceClaim(
+        lat=info.lat,
+        lon=info.lon,
+        radius_km=info.radius_km,
+        level="country",
+        label=info.name,
+        weight=weight,
+        country=info.code,
+        ref=f"country:{info.code}",
+        why=why or f"{info.name} ({info.code})",
+    )
+
+
 def country_claim(info: CountryInfo) -> list[PlaceClaim]:
-    """A country's disc (centre of its population, radius of its extent)."""
-    return [
-        PlaceClaim(
-            lat=info.lat,
-            lon=info.lon,
-            radius_km=info.radius_km,
-            level="country",
-            label=info.name,
-            weight=1.0,
-            country=info.code,
-            ref=f"country:{info.code}",
-            why=f"{info.name} ({info.code})",
-        )
-    ]
+    """The country a look-up asked about."""
+    return [country_disc(info)]

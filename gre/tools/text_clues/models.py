@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 from gre.records import Candidate, PlaceClaim
 from gre.tools.base import ToolOutput, quote
+from gre.tools.gazetteer.claims import country_disc
+from gre.tools.gazetteer.places import CountryInfo
 from gre.tools.text_clues.evidence import MAX_TEXT_CHARS
 
 MIN_COUNTRY_WEIGHT = 0.03
@@ -56,9 +58,9 @@ class CountryWeight(BaseModel):
     name: str
     weight: float = Field(ge=0, le=1)
     reasons: list[str] = Field(default_factory=list)
-    lat: float | None = Field(default=None, description="the country's centre (its people)")
-    lon: float | None = None
-    radius_km: float | None = Field(default=None, description="the country's extent")
+    place: CountryInfo | None = Field(
+        default=None, description="where the country is (the gazetteer's centre and extent)"
+    )
 
 
 class PhoneClue(BaseModel):
@@ -138,21 +140,10 @@ class TextCluesOutput(ToolOutput):
         for c in self.countries:
             if len(out) >= MAX_COUNTRY_CLAIMS or c.weight < MIN_COUNTRY_WEIGHT:
                 break
-            if c.lat is None or c.lon is None or not c.radius_km:
+            if c.place is None:
                 continue
-            out.append(
-                PlaceClaim(
-                    lat=c.lat,
-                    lon=c.lon,
-                    radius_km=c.radius_km,
-                    level="country",
-                    label=c.name,
-                    weight=round(min(MAX_COUNTRY_WEIGHT, c.weight), 4),
-                    country=c.code,
-                    ref=f"country:{c.code}",
-                    why="; ".join(c.reasons) or "text clues",
-                )
-            )
+            weight = round(min(MAX_COUNTRY_WEIGHT, c.weight), 4)
+            out.append(country_disc(c.place, weight=weight, why="; ".join(c.reasons)))
         return out
 
     def supports(self, candidate: Candidate) -> bool:

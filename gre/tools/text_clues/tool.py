@@ -124,7 +124,7 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
             for country in out.countries:
                 info = gazetteer.country(country.code)
                 if info is not None:
-                    country.lat, country.lon, country.radius_km = info.lat, info.lon, info.radius_km
+                    country.place = info
                     country.name = info.name  # the gazetteer's short name, as places use
         return out
 
