@@ -32,8 +32,7 @@ def test_openai_server_reachable_and_models_listed(session_cache: Path) -> None:
     assert not unset.ok and not unset.required and "GRE_MODEL_URL" in unset.hint
 
 
-def test_local_checks(session_cache: Path) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True)
+def test_local_checks(session_cache: Path, settings: Settings) -> None:
     checks = _by_name(doctor.run_checks(settings, probe_cuda=False))
     assert checks["version"].ok
     assert checks["cache dir"].ok and str(session_cache) in checks["cache dir"].detail

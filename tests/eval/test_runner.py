@@ -138,11 +138,10 @@ class FlakyLocator(Locator):
 
 @pytest.mark.parametrize(("fail", "status", "attempts"), [(1, "ok", 2), (5, "failed", 3)])
 def test_crashed_photos_are_retried_then_failed(
-    tmp_path: Path, session_cache: Path, fail: int, status: str, attempts: int
+    tmp_path: Path, settings: Settings, fail: int, status: str, attempts: int
 ) -> None:
     data = load_dataset(make_dataset(tmp_path, n=3))
     log = tmp_path / "run.jsonl"
-    settings = Settings(cache_dir=session_cache, offline=True)
     runner = Runner(
         data,
         settings,
@@ -158,10 +157,9 @@ def test_crashed_photos_are_retried_then_failed(
         assert all("boom" in (r.error or "") for r in results.values())
 
 
-def test_a_sample_that_killed_the_runner_is_counted(tmp_path: Path, session_cache: Path) -> None:
+def test_a_sample_that_killed_the_runner_is_counted(tmp_path: Path, settings: Settings) -> None:
     data = load_dataset(make_dataset(tmp_path, n=2))
     log = tmp_path / "run.jsonl"
-    settings = Settings(cache_dir=session_cache, offline=True)
     runner = Runner(
         data,
         settings,
@@ -200,10 +198,9 @@ def test_shards_partition_and_limits(tmp_path: Path) -> None:
         select(data.samples, (3, 2), None)
 
 
-def test_a_log_of_another_run_is_refused(tmp_path: Path, session_cache: Path) -> None:
+def test_a_log_of_another_run_is_refused(tmp_path: Path, settings: Settings) -> None:
     data = load_dataset(make_dataset(tmp_path))
     log = tmp_path / "run.jsonl"
-    settings = Settings(cache_dir=session_cache, offline=True)
     Runner(data, settings, EvalConfig(), log).plan()
     other = settings.model_copy(update={"graph": "direct"})
     with pytest.raises(EvalError, match="graph"):
@@ -239,12 +236,11 @@ class SpyLocator(Locator):
 
 
 def test_geotagged_folder_hides_the_truth(
-    tmp_path: Path, shared_data: Path, session_cache: Path
+    tmp_path: Path, shared_data: Path, settings: Settings
 ) -> None:
     data = load_dataset(shared_data / "images" / "exif")
     assert data.strip_metadata and len(data.samples) == 5
     log = tmp_path / "run.jsonl"
-    settings = Settings(cache_dir=session_cache, offline=True)
     asyncio.run(
         Runner(
             data,

@@ -94,14 +94,15 @@ class BrokenGazetteer(FakeGazetteer):
 
 
 @pytest.fixture
-def settings(session_cache: Path) -> Settings:
-    return Settings(
-        cache_dir=session_cache,
-        offline=True,
-        ignore_metadata=True,
-        graph="direct",
-        model_max_tokens=777,
-        temperature=0.3,
+def settings(settings: Settings) -> Settings:
+    """The shared settings, for GRE's single pass."""
+    return settings.model_copy(
+        update={
+            "ignore_metadata": True,
+            "graph": "direct",
+            "model_max_tokens": 777,
+            "temperature": 0.3,
+        }
     )
 
 
@@ -349,9 +350,9 @@ def test_a_bug_in_the_answer_node_still_answers(
 
 
 def test_exif_is_read_unless_metadata_is_ignored(
-    session_cache: Path, photo: Path, workdir: Path
+    settings: Settings, photo: Path, workdir: Path
 ) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True, graph="direct")
+    settings = settings.model_copy(update={"ignore_metadata": False})
     run = run_direct(settings, _model(settings, GRE_REPLY), photo, workdir)
     assert [c["tool"] for c in run.state["tool_calls"]][:1] == ["exif"]
     assert not run.prediction.abstained

@@ -52,8 +52,8 @@ def _undecided() -> list[StageResult]:
 
 
 @pytest.mark.parametrize("max_steps", [3, 5, 8])
-def test_budget_ends_with_a_prediction(photo: Path, session_cache: Path, max_steps: int) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True, max_steps=max_steps)
+def test_budget_ends_with_a_prediction(photo: Path, settings: Settings, max_steps: int) -> None:
+    settings = settings.model_copy(update={"max_steps": max_steps})
     backend = ScriptedBackend(_undecided(), cycle=True)
     events: list[Event] = []
     with Locator(settings, backend=backend, registry=ToolRegistry()) as loc:
@@ -71,8 +71,7 @@ def test_budget_ends_with_a_prediction(photo: Path, session_cache: Path, max_ste
     assert all(f and "disagree" in f for f in focus)
 
 
-def test_every_tool_missing_still_answers_unknown(photo: Path, session_cache: Path) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True)
+def test_every_tool_missing_still_answers_unknown(photo: Path, settings: Settings) -> None:
     with Locator(settings, registry=ToolRegistry()) as loc:
         trace = loc.locate(photo)
     assert trace.error is None
@@ -93,8 +92,7 @@ class _Exploding:
         pass
 
 
-def test_backend_exception_is_a_failed_stage(photo: Path, session_cache: Path) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True)
+def test_backend_exception_is_a_failed_stage(photo: Path, settings: Settings) -> None:
     with Locator(settings, backend=_Exploding(), registry=ToolRegistry()) as loc:
         trace = loc.locate(photo)
     assert trace.error is None
@@ -103,10 +101,10 @@ def test_backend_exception_is_a_failed_stage(photo: Path, session_cache: Path) -
     assert trace.prediction.abstained
 
 
-def test_bad_photo_is_an_error_not_an_exception(tmp_path: Path, session_cache: Path) -> None:
+def test_bad_photo_is_an_error_not_an_exception(tmp_path: Path, settings: Settings) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_text("nope")
-    with Locator(Settings(cache_dir=session_cache), registry=ToolRegistry()) as loc:
+    with Locator(settings.model_copy(update={"offline": False}), registry=ToolRegistry()) as loc:
         trace = loc.locate(bad)
         good = tmp_path / "good.png"
         Image.new("RGB", (50, 50)).save(good)
@@ -116,7 +114,7 @@ def test_bad_photo_is_an_error_not_an_exception(tmp_path: Path, session_cache: P
     assert after.error is None and after.steps == 3
 
 
-def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, session_cache: Path) -> None:
+def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, settings: Settings) -> None:
     script = [
         StageResult(stage="scene", summary="Mediterranean old town", clues=[]),
         StageResult(
@@ -127,9 +125,7 @@ def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, session_ca
         ),
     ]
     backend = ScriptedBackend(script)
-    with Locator(
-        Settings(cache_dir=session_cache, offline=True), backend=backend, registry=ToolRegistry()
-    ) as loc:
+    with Locator(settings, backend=backend, registry=ToolRegistry()) as loc:
         trace = loc.locate(photo)
     assert trace.prediction.label == "Arezzo"
     assert trace.prediction.level == "city"

@@ -38,8 +38,8 @@ def _fingerprint(loc: Locator) -> tuple[Any, ...]:
     return (tuple(loc.toolbox.registry.names()), loc.settings.model_dump_json(), id(loc.graph))
 
 
-def test_tools_only_run_reads_the_order_and_ignores_it(sign: Path, session_cache: Path) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True, ignore_metadata=True)
+def test_tools_only_run_reads_the_order_and_ignores_it(sign: Path, settings: Settings) -> None:
+    settings = settings.model_copy(update={"ignore_metadata": True})
     with Locator(settings) as loc:
         before = _fingerprint(loc)
         trace = loc.locate(sign)

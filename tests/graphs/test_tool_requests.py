@@ -165,3 +165,31 @@ def test_a_scripted_result_keeps_its_older_fields(photo: Path, settings: Setting
     trace = _run(backend, photo, settings)
     (search,) = [c for c in trace.tool_calls if c.tool == "search"]
     assert search.params["query"] == "Boulangerie Dupont" and search.skipped  # offline
+
+
+def test_malformed_function_calls_are_failed_requests_and_the_run_answers(
+    test_plugins: InstalledPlugin, photo: Path, settings: Settings
+) -> None:
+    broken = [
+        {"id": "c1", "type": "function", "function": {"name": "landmark_test", "arguments": "{"}},
+        {"id": "c2", "type": "function", "function": {"name": "rm_rf", "arguments": "{}"}},
+        call("landmark_test", ["not", "an", "object"]),
+    ]
+
+    def respond(body: dict[str, Any]) -> Reply:
+        followed_up = any(m["role"] == "tool" for m in body["messages"])
+        if stage_of(body) == "scene" and not followed_up:
+            return Reply(text=None, tool_calls=broken)
+        return _stage_json(body)
+
+    with FakeOpenAI(responder=respond) as server:
+        settings = _model_settings(settings, server)
+        trace = _run(make_backend(settings), photo, settings)
+    asked = [c for c in trace.tool_calls if c.stage == "scene"]
+    assert [c.ok for c in asked] == [False, False, False]
+    errors = [c.error or "" for c in asked]
+    assert "not JSON" in errors[0] and "no tool named 'rm_rf'" in errors[1]
+    assert "not an object" in errors[2]
+    tool_turns = [m for m in server.requests[1]["messages"] if m["role"] == "tool"]
+    assert len(tool_turns) == 3 and all("error" in m["content"] for m in tool_turns)
+    assert trace.error is None and trace.prediction.abstained  # nothing else located it

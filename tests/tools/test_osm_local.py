@@ -364,8 +364,7 @@ def test_geometry_distance() -> None:
 # --- the tool ---------------------------------------------------------------------------------
 
 
-def test_tool_keeps_the_contract(monaco: Path, session_cache: Path) -> None:
-    settings = Settings(cache_dir=session_cache, offline=True)
+def test_tool_keeps_the_contract(monaco: Path, session_cache: Path, settings: Settings) -> None:
     settings = settings.model_copy(update={"osm_extract": monaco})
     calls = check_tool(
         OsmLocalTool,
