@@ -8,13 +8,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz import fuzz
 
 from gre.config import Settings
 from gre.records import Box
+from gre.testing.signs import FONT, KEYWORDS, NOTO, SIGNS, panel_image, script_sign
 from gre.textnorm import fold
-from gre.tools.base import ToolError, ToolTimeout
+from gre.tools.base import ToolError, ToolTimeout, ToolUnavailable
 from gre.tools.ocr import (
     OcrInput,
     OcrLine,
@@ -36,9 +37,6 @@ from gre.tools.ocr.tesseract import parse_osd
 from gre.tools.toolbox import ToolBox
 
 REPO = Path(__file__).resolve().parents[2]
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
-NOTO = Path("/usr/share/fonts/truetype/noto")
-NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 pytesseract = pytest.importorskip("pytesseract")
 needs_tesseract = pytest.mark.skipif(
@@ -47,37 +45,6 @@ needs_tesseract = pytest.mark.skipif(
 )
 needs_font = pytest.mark.skipif(not FONT.is_file(), reason=f"{FONT} missing (fonts-dejavu-core)")
 
-# One sign per script: (language pack, font file, face index in a collection, its two lines).
-# NotoSansCJK-Regular.ttc holds JP, KR, SC, TC, HK faces in that order.
-SIGNS: dict[str, tuple[str, Path, int, tuple[str, str]]] = {
-    "Latin": ("fra", NOTO / "NotoSans-Bold.ttf", 0, ("Marseille", "centre ville")),
-    "Cyrillic": ("rus", NOTO / "NotoSans-Bold.ttf", 0, ("Москва", "центр")),
-    "Greek": ("ell", NOTO / "NotoSans-Bold.ttf", 0, ("Αθήνα", "κέντρο")),
-    "Arabic": ("ara", NOTO / "NotoSansArabic-Bold.ttf", 0, ("القاهرة", "وسط المدينة")),
-    "Hebrew": ("heb", NOTO / "NotoSansHebrew-Bold.ttf", 0, ("ירושלים", "מרכז העיר")),
-    "Devanagari": ("hin", NOTO / "NotoSansDevanagari-Bold.ttf", 0, ("दिल्ली", "शहर केंद्र")),
-    "Thai": ("tha", NOTO / "NotoSansThai-Bold.ttf", 0, ("กรุงเทพ", "ศูนย์กลาง")),
-    "Han": ("chi_sim", NOTO_CJK, 2, ("北京", "市中心")),
-    "Japanese": ("jpn", NOTO_CJK, 0, ("東京駅", "のりば")),
-    "Hangul": ("kor", NOTO_CJK, 1, ("서울역", "출구")),
-}
-# Scripts Pillow draws right only with libraqm (bundled in its wheels; it loads the system's
-# libfribidi0): joined Arabic letters, right-to-left Hebrew, Devanagari and Thai clusters.
-SHAPED = frozenset({"Arabic", "Hebrew", "Devanagari", "Thai"})
-# Words read exactly every time on the drawn signs (tesseract 5.3, Debian's packs).
-KEYWORDS = {
-    "Latin": "marseille",
-    "Cyrillic": "москва",
-    "Greek": "αθηνα",
-    "Arabic": "القاهرة",
-    "Hebrew": "ירושלים",
-    "Devanagari": "दिल्ली",
-    "Thai": "กรุงเทพ",
-    "Han": "北京",
-    "Japanese": "東京駅",
-    "Hangul": "서울역",
-}
-
 
 def _make_sign_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_sign", REPO / "examples" / "make_sign.py")
@@ -85,49 +52,6 @@ def _make_sign_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _panel_image(
-    path: Path, lines: list[tuple[str, int]], *, size: tuple[int, int] = (640, 480)
-) -> Path:
-    """A street-ish picture: lines of dark text on a light panel, then light text on blue."""
-    img = Image.new("RGB", size, (112, 140, 100))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle([0, 0, size[0], 170], fill=(150, 190, 230))
-    draw.rectangle([60, 60, 580, 250], fill=(240, 240, 236))
-    draw.rectangle([60, 280, 580, 400], fill=(20, 60, 160))
-    y = 100
-    for i, (text, font_size) in enumerate(lines):
-        on_blue = i == len(lines) - 1
-        if on_blue:
-            y = 340
-        ink = (250, 250, 250) if on_blue else (20, 20, 20)
-        draw.text(
-            (320, y), text, font=ImageFont.truetype(str(FONT), font_size), fill=ink, anchor="mm"
-        )
-        y += 60
-    img.save(path, quality=90)
-    return path
-
-
-def _script_sign(path: Path, script: str, *, size: int = 56) -> Path:
-    """A 640x480 sign in one script: two lines of dark text on a light panel by a road."""
-    _, font_path, index, lines = SIGNS[script]
-    if not font_path.is_file():
-        pytest.skip(f"{font_path} missing (fonts-noto-core / fonts-noto-cjk)")
-    if script in SHAPED and not features.check("raqm"):
-        pytest.skip(f"Pillow cannot shape {script} without libraqm (needs libfribidi0)")
-    img = Image.new("RGB", (640, 480), (112, 140, 100))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle([0, 0, 640, 150], fill=(150, 190, 230))
-    draw.rectangle([90, 120, 550, 370], fill=(240, 240, 236))
-    font = ImageFont.truetype(str(font_path), size, index=index)
-    y = 245 - (size + 24) // 2
-    for text in lines:
-        draw.text((320, y), text, font=font, fill=(20, 20, 20), anchor="mm")
-        y += size + 24
-    img.save(path)
-    return path
 
 
 def _needs_languages(*langs: str) -> None:
@@ -293,13 +217,17 @@ def test_small_crops_are_upscaled() -> None:
 
 
 @needs_tesseract
-def test_louvre_signpost(shared_data: Path, settings: Settings) -> None:
+@pytest.mark.parametrize("engine", ["auto", "tesseract"])
+def test_louvre_signpost(shared_data: Path, settings: Settings, engine: str) -> None:
     out = OcrTool(settings).run(
-        OcrInput(path=str(shared_data / "images/signs/easyocr_french_louvre_signpost.jpg"))
+        OcrInput(
+            path=str(shared_data / "images/signs/easyocr_french_louvre_signpost.jpg"),
+            engine=engine,  # type: ignore[arg-type]
+        )
     )
     text = out.text.upper()
-    assert "LOUVRE" in text and "PALAIS" in text
-    assert out.engine.startswith("tesseract")
+    assert "LOUVRE" in text and "PALAIS" in text and "THÉÂTRE" in text
+    assert out.engine.startswith("rapidocr" if engine == "auto" else "tesseract")
     assert out.languages == ["eng", "fra"]  # OSD says Cyrillic (10.0): the probe overrules it
     assert out.scripts == ["Latin"] and out.missing_languages == []
     assert out.text == "\n".join(line.text for line in out.lines)
@@ -307,10 +235,14 @@ def test_louvre_signpost(shared_data: Path, settings: Settings) -> None:
 
 
 @needs_tesseract
-def test_hiking_guidepost(shared_data: Path, settings: Settings) -> None:
-    """Tesseract 5.3 reads every destination of the yellow panels (not the pole plate)."""
+@pytest.mark.parametrize("engine", ["auto", "tesseract"])
+def test_hiking_guidepost(shared_data: Path, settings: Settings, engine: str) -> None:
+    """Both engines read every destination of the yellow panels."""
     out = OcrTool(settings).run(
-        OcrInput(path=str(shared_data / "images/signs/hiking_1-guidepost-on-pole.jpg"))
+        OcrInput(
+            path=str(shared_data / "images/signs/hiking_1-guidepost-on-pole.jpg"),
+            engine=engine,  # type: ignore[arg-type]
+        )
     )
     folded = fold(out.text)
     for name in ("nevache", "granon", "cristol", "fortville"):
@@ -342,11 +274,11 @@ def test_example_photo_through_toolbox(tmp_path: Path, settings: Settings) -> No
 @needs_tesseract
 @needs_font
 def test_rendered_french_text_is_read_back(tmp_path: Path, settings: Settings) -> None:
-    photo = _panel_image(
+    photo = panel_image(
         tmp_path / "panel.jpg",
         [("Rue de la République", 32), ("Boulangerie Française", 26), ("Hôtel de Ville", 30)],
     )
-    out = OcrTool(settings).run(OcrInput(path=str(photo)))
+    out = OcrTool(settings).run(OcrInput(engine="tesseract", path=str(photo)))
     folded = fold(out.text)
     assert "rue de la republique" in folded
     assert "boulangerie" in folded
@@ -359,8 +291,8 @@ def test_each_script_is_detected_and_read(tmp_path: Path, settings: Settings, sc
     """A drawn sign per script, languages detected (OSD and the probe), read back."""
     lang, _, _, lines = SIGNS[script]
     _needs_languages("eng", lang)
-    photo = _script_sign(tmp_path / f"{script}.png", script)
-    out = OcrTool(settings).run(OcrInput(path=str(photo)))
+    photo = script_sign(tmp_path / f"{script}.png", script)
+    out = OcrTool(settings).run(OcrInput(engine="tesseract", path=str(photo)))
     assert out.scripts[:1] == [script], out.text
     assert lang in out.languages or script == "Latin", out.languages
     want, got = _squeezed(" ".join(lines)), _squeezed(out.text)
@@ -381,8 +313,8 @@ def test_missing_language_pack_is_reported(
     _needs_languages("eng", "rus")
     have = installed_languages()
     monkeypatch.setattr(ocr, "installed_languages", lambda: [x for x in have if x != "rus"])
-    photo = _script_sign(tmp_path / "moscow.png", "Cyrillic")
-    out = OcrTool(settings).run(OcrInput(path=str(photo)))
+    photo = script_sign(tmp_path / "moscow.png", "Cyrillic")
+    out = OcrTool(settings).run(OcrInput(engine="tesseract", path=str(photo)))
     assert out.missing_languages == ["rus"]
     assert out.missing_packages == ["tesseract-ocr-rus"]
     assert "tesseract-ocr-rus" in missing_packs() and "tesseract-ocr-osd" not in missing_packs()
@@ -393,10 +325,10 @@ def test_missing_language_pack_is_reported(
 @needs_tesseract
 def test_turned_photo_is_read_upright(tmp_path: Path, settings: Settings) -> None:
     _needs_languages("eng")
-    upright = _script_sign(tmp_path / "upright.png", "Latin")
+    upright = script_sign(tmp_path / "upright.png", "Latin")
     with Image.open(upright) as img:
         img.rotate(90, expand=True).save(tmp_path / "turned.png")  # counter-clockwise
-    out = OcrTool(settings).run(OcrInput(path=str(tmp_path / "turned.png")))
+    out = OcrTool(settings).run(OcrInput(engine="tesseract", path=str(tmp_path / "turned.png")))
     assert out.orientation_deg == 90 and out.osd[0].applied
     assert "marseille" in fold(out.text) and "centre ville" in fold(out.text)
     for line in out.lines:  # vertical lines, in the turned (original) image's pixels
@@ -418,7 +350,13 @@ def test_boxes_map_back_to_original_pixels(tmp_path: Path, settings: Settings) -
     boxes = [Box(x0=0.05, y0=0.1, x1=0.4, y1=0.3), Box(x0=0.55, y0=0.7, x1=0.95, y1=0.85)]
     for languages in (["eng", "fra"], None):
         out = OcrTool(settings).run(
-            OcrInput(path=str(path), boxes=boxes, whole_image=False, languages=languages)
+            OcrInput(
+                engine="tesseract",
+                path=str(path),
+                boxes=boxes,
+                whole_image=False,
+                languages=languages,
+            )
         )
         by_text = {line.text: line for line in out.lines}
         assert set(by_text) == {"Annecy", "GRENOBLE"}
@@ -444,7 +382,9 @@ def test_small_non_latin_crop_is_read_in_place(tmp_path: Path, settings: Setting
     img.save(tmp_path / "small.png")
     crop = Box(x0=0.61, y0=0.6, x1=0.89, y1=0.75)  # the panel and a margin, 180x72 px
     out = OcrTool(settings).run(
-        OcrInput(path=str(tmp_path / "small.png"), boxes=[crop], whole_image=False)
+        OcrInput(
+            engine="tesseract", path=str(tmp_path / "small.png"), boxes=[crop], whole_image=False
+        )
     )
     assert out.text == "Новосибирск" and out.scripts == ["Cyrillic"]
     line = out.lines[0]
@@ -457,14 +397,16 @@ def test_small_non_latin_crop_is_read_in_place(tmp_path: Path, settings: Setting
 @needs_font
 def test_missing_language_is_listed(tmp_path: Path, settings: Settings) -> None:
     absent = next(c for c in ("kor", "tha", "heb", "zzz") if c not in installed_languages())
-    photo = _panel_image(tmp_path / "p.jpg", [("Sortie", 40), ("Parking", 40)], size=(320, 240))
-    out = OcrTool(settings).run(OcrInput(path=str(photo), languages=["eng", absent]))
+    photo = panel_image(tmp_path / "p.jpg", [("Sortie", 40), ("Parking", 40)], size=(320, 240))
+    out = OcrTool(settings).run(
+        OcrInput(engine="tesseract", path=str(photo), languages=["eng", absent])
+    )
     assert out.languages == ["eng"] and out.missing_languages == [absent]
     assert out.missing_packages == [apt_package(absent)]
     assert f"{absent} not installed" in out.summary()
     assert out.osd == []  # languages given: no detection
     # none installed: the configured defaults are used, and all requested are listed
-    out = OcrTool(settings).run(OcrInput(path=str(photo), languages=[absent]))
+    out = OcrTool(settings).run(OcrInput(engine="tesseract", path=str(photo), languages=[absent]))
     assert out.languages == ["eng", "fra"] and out.missing_languages == [absent]
 
 
@@ -472,8 +414,9 @@ def test_missing_tesseract_is_unavailable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: Settings
 ) -> None:
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-tesseract"))
-    reason = OcrTool(settings).unavailable_reason()
-    assert reason is not None and "apt-get install tesseract-ocr" in reason
+    assert OcrTool(settings).unavailable_reason() is None  # the scene reader still reads
+    with pytest.raises(ToolUnavailable, match="apt-get install tesseract-ocr"):
+        OcrTool(settings).run(OcrInput(path=str(tmp_path / "x.jpg"), engine="tesseract"))
     assert installed_languages() == [] and not osd_available()
     assert missing_packs(["Latin", "Han"]) == [
         "tesseract-ocr-osd",
@@ -483,7 +426,10 @@ def test_missing_tesseract_is_unavailable(
     box = ToolBox(settings)
     try:
         out, call = box.call(
-            "ocr", {"path": str(tmp_path / "x.jpg")}, stage="details", call_id="t2"
+            "ocr",
+            {"path": str(tmp_path / "x.jpg"), "engine": "tesseract"},
+            stage="details",
+            call_id="t2",
         )
     finally:
         box.close()
@@ -511,14 +457,14 @@ def test_non_image_is_a_tool_error(tmp_path: Path, settings: Settings) -> None:
 @needs_tesseract
 @needs_font
 def test_nothing_to_read_and_time_limit(tmp_path: Path, settings: Settings) -> None:
-    photo = _panel_image(tmp_path / "p.jpg", [("Sortie", 40), ("Parking", 40)])
+    photo = panel_image(tmp_path / "p.jpg", [("Sortie", 40), ("Parking", 40)])
     with pytest.raises(ToolError, match="nothing to read"):
-        OcrTool(settings).run(OcrInput(path=str(photo), whole_image=False))
+        OcrTool(settings).run(OcrInput(engine="tesseract", path=str(photo), whole_image=False))
     hurried = settings.model_copy(update={"tool_timeout_s": 0.001})
     with pytest.raises(ToolTimeout):
-        OcrTool(hurried).run(OcrInput(path=str(photo)))
+        OcrTool(hurried).run(OcrInput(engine="tesseract", path=str(photo)))
     with pytest.raises(ToolTimeout):
-        OcrTool(hurried).run(OcrInput(path=str(photo), languages=["eng"]))
+        OcrTool(hurried).run(OcrInput(engine="tesseract", path=str(photo), languages=["eng"]))
 
 
 def test_make_sign_falls_back_without_dejavu(

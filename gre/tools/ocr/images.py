@@ -28,8 +28,8 @@ ADAPTIVE_C = 10  # grey levels a stroke must differ from its surroundings
 FRAME_SHARE = 0.05  # ink touching a crop's border, this share of it, is a frame to clear
 
 
-def open_image(path: Path, max_pixels: int) -> Image.Image:
-    """Decode ``path`` upright as grayscale, or raise a one-line ToolError."""
+def open_image(path: Path, max_pixels: int, mode: str = "L") -> Image.Image:
+    """Decode ``path`` upright (grayscale, or ``mode``), or raise a one-line ToolError."""
     register_heif()
     if not path.is_file():
         raise ToolError(f"{path}: no such file")
@@ -40,7 +40,7 @@ def open_image(path: Path, max_pixels: int) -> Image.Image:
             if img.width * img.height > max_pixels:
                 raise ToolError(f"{path}: {img.width}x{img.height} is over the pixel limit")
             img.load()
-            return ImageOps.exif_transpose(img).convert("L")
+            return ImageOps.exif_transpose(img).convert(mode)
     except ToolError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):

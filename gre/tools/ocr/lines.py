@@ -33,7 +33,7 @@ def scaled_placer(region: Region, scale: float) -> Placer:
     return place
 
 
-def _unspaced_join(left: str, right: str) -> bool:
+def unspaced_join(left: str, right: str) -> bool:
     """Whether two adjacent words are pieces of one word of an unspaced script."""
     a = char_script(left[-1]) if left else None
     b = char_script(right[0]) if right else None
@@ -47,7 +47,7 @@ def join_unspaced(words: list[RawWord]) -> list[RawWord]:
         if joined:
             prev, pconf, pbox = joined[-1]
             near = box[0] - pbox[2] <= max(box[3] - box[1], pbox[3] - pbox[1])
-            if near and _unspaced_join(prev, text):
+            if near and unspaced_join(prev, text):
                 n, m = max(1, letters(prev)), max(1, letters(text))
                 joined[-1] = (prev + text, (pconf * n + conf * m) / (n + m), union([pbox, box]))
                 continue

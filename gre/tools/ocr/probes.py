@@ -50,6 +50,7 @@ class Probe:
     confidence: float  # of the first pass's reading (letter-weighted)...
     letters: int  # ...of this many letters
     is_line: bool  # tesseract read words in a line-sized box (else a block)
+    core: PixelBox | None = None  # a detector's line box, without the margin
 
     @property
     def area(self) -> int:
@@ -62,6 +63,20 @@ class Probe:
             height = (self.box[3] - self.box[1]) / (1 + 2 * PROBE_PAD)
             return min(4.0, max(0.5, PROBE_LINE_PX / height))
         return min(1.0, math.sqrt(PROBE_BLOCK_PIXELS / max(1, self.area)))
+
+
+def line_probe(region: Region, core: PixelBox, confidence: float, n: int) -> Probe:
+    """A probe of a line a detector found (``core``, in the upright region's pixels), its
+    margin added."""
+    rw, rh = region.upright_size
+    pad = PROBE_PAD * (core[3] - core[1])
+    box = (
+        max(0, math.floor(core[0] - pad)),
+        max(0, math.floor(core[1] - pad)),
+        min(rw, math.ceil(core[2] + pad)),
+        min(rh, math.ceil(core[3] + pad)),
+    )
+    return Probe(region, box, confidence, n, True, core=core)
 
 
 def probes_from_data(
@@ -103,7 +118,7 @@ def probes_from_data(
     return probes
 
 
-def _same_line(a: PixelBox, b: PixelBox) -> bool:
+def same_line(a: PixelBox, b: PixelBox) -> bool:
     """Two boxes side by side on one text line (pieces of a word tesseract split): their
     heights overlap by half the smaller, together they are hardly taller than the taller,
     and the gap between them is at most that tall."""
@@ -127,7 +142,7 @@ def join_fragments(probes: Sequence[Probe]) -> list[Probe]:
         return i
 
     for i, j in combinations(range(len(lines)), 2):
-        if lines[i].region == lines[j].region and _same_line(lines[i].box, lines[j].box):
+        if lines[i].region == lines[j].region and same_line(lines[i].box, lines[j].box):
             group[root(j)] = root(i)
     joined: list[Probe] = []
     for members in _groups([root(i) for i in range(len(lines))]):

@@ -21,15 +21,27 @@ from PIL import Image
 
 from gre.tools.ocr import tesseract
 from gre.tools.ocr.geometry import Region
-from gre.tools.ocr.images import prepare, probe_pixels
-from gre.tools.ocr.lines import Line, conflicts, lines_from_data, scaled_placer
+from gre.tools.ocr.images import prepare, probe_pixels, resize
+from gre.tools.ocr.lines import (
+    Line,
+    Placer,
+    conflicts,
+    join_unspaced,
+    lines_from_data,
+    scaled_placer,
+    words_by_line,
+)
 from gre.tools.ocr.probes import (
+    PROBE_MAX_LINES,
     Probe,
     Sheet,
     join_fragments,
     judge,
+    line_probe,
     pick_probes,
+    probe_winner,
     probes_from_data,
+    score_words,
     sheet_placer,
 )
 from gre.tools.ocr.scripts import (
@@ -191,16 +203,31 @@ def probe_scripts(run: Run) -> Sheet | None:
         if w
     ]
     found = run.map([partial(_reread, run, lang, piece) for _, lang, piece in jobs])
+    # where the script's language with Latin beside it reads Latin look-alikes only
+    # ("ZKYAOZ" for ΣΚΥΛΟΣ), its language alone reads the crop
+    alone = [
+        (script, by_script[script], piece)
+        for (script, _, piece), lines in zip(jobs, found, strict=True)
+        if not any(same_script(ln.script, script) for ln in lines)
+    ]
+    found_alone = run.map(
+        [partial(_reread, run, lang, piece, PROBE_PSM) for _, lang, piece in alone]
+    )
     first_pass = list(run.lines)
-    for (script, lang, _), lines in zip(jobs, found, strict=True):
+    for (script, lang, _), lines in [
+        *zip(jobs, found, strict=True),
+        *zip(alone, found_alone, strict=True),
+    ]:
         _replace(run, lang, script, lines, first_pass)
     return sheet
 
 
-def _reread(run: Run, lang: str, piece: tuple[Probe, Image.Image]) -> list[Line]:
+def _reread(
+    run: Run, lang: str, piece: tuple[Probe, Image.Image], psm: int = REREAD_PSM
+) -> list[Line]:
     """Read one probed crop again with a script's language (plus English)."""
     sheet, place = sheet_placer([piece])
-    data = tesseract.image_data(sheet.image, lang, REREAD_PSM, run.deadline, run.timeout_s)
+    data = tesseract.image_data(sheet.image, lang, psm, run.deadline, run.timeout_s)
     return lines_from_data(data, place, run.params.min_confidence, lang)
 
 
@@ -245,3 +272,92 @@ def report_missing(run: Run, sheet: Sheet | None) -> None:
     if max(again.script_confidence, suspects[again.script]) >= OSD_MISSING_CONF:
         lang = SCRIPT_LANGUAGES[again.script][0]
         run.missing = list(dict.fromkeys([*run.missing, lang]))
+
+
+LINE_PSM = 11  # one detected line on its own page: sparse text reads it best
+
+
+def probe_lines(run: Run) -> None:
+    """The lines a text detector found but its recogniser read unsurely or as look-alikes:
+    each read alone by one language per script; a clear winner's reading replaces the
+    recogniser's (ΣΚΥΛΟΣ for "ZKYAOΣ")."""
+    installed = tesseract.installed_languages()
+    by_script = probe_languages(installed, run.languages)
+    picked = sorted((p for p in run.probes if p.core is not None), key=lambda p: -p.area)[
+        :PROBE_MAX_LINES
+    ]
+    if not picked or len(by_script) < 2:
+        return
+    scripts = list(by_script)
+    pieces = [_line_piece(run, p) for p in picked]
+    calls = [partial(_read_piece, run, by_script[s], piece) for piece in pieces for s in scripts]
+    readings = run.map(calls)
+    first_pass = list(run.lines)
+    for i, (probe, _) in enumerate(pieces):
+        mine = readings[i * len(scripts) : (i + 1) * len(scripts)]
+        scores = {
+            s: score_words(_raw_words(data, sheet_place), s)
+            for s, (_, data, sheet_place) in zip(scripts, mine, strict=True)
+        }
+        hint = _hint(run.osd.get(probe.region.index))
+        winner = probe_winner(scores, hint, probe.confidence if probe.letters >= 3 else 0.0)
+        if winner is not None:
+            lines = mine[scripts.index(winner)][0]
+            _replace(run, by_script[winner], winner, lines, first_pass)
+
+
+def _line_piece(run: Run, probe: Probe) -> tuple[Probe, Image.Image]:
+    """A detected line's pixels in black and white, dark text on light, probe-sized."""
+    return probe, probe_pixels(probe.region.pixels(run.image), probe)
+
+
+def _read_piece(
+    run: Run, lang: str, piece: tuple[Probe, Image.Image]
+) -> tuple[list[Line], dict[str, list[Any]], Placer]:
+    """One language's reading of one detected line: its kept lines, tesseract's data and
+    where the data's boxes lie."""
+    sheet, place = sheet_placer([piece])
+    data = tesseract.image_data(sheet.image, lang, LINE_PSM, run.deadline, run.timeout_s)
+    return lines_from_data(data, place, run.params.min_confidence, lang), data, place
+
+
+def _raw_words(data: dict[str, list[Any]], place: Placer) -> list[tuple[str, float]]:
+    """Every word tesseract read, as (text, confidence), unspaced scripts joined."""
+    return [
+        (text, conf)
+        for _, words in words_by_line(data, place).values()
+        for text, conf, _ in join_unspaced(words)
+    ]
+
+
+OSD_SIDE = 1600  # OSD reads a copy no larger than this
+HINTED_SURE = 95.0  # lines read this surely are not probed on OSD's word (it calls the
+# Louvre's signs Cyrillic); a recogniser's look-alike readings of other scripts score 74-84
+
+
+def scene_hints(run: Run, own_scripts: frozenset[str]) -> None:
+    """OSD per region, as a hint for the probe: where it names a script the detector's
+    recogniser does not read (Arabic, Hebrew, Thai...), every line it read in that region
+    is probed too: its readings of such text look like Latin ("ALCI LAIL")."""
+    if not tesseract.osd_available():
+        return
+    for region in run.regions:
+        upright = region.pixels(run.image)
+        scale = min(1.0, OSD_SIDE / max(upright.size))
+        found = tesseract.osd(
+            resize(upright, scale) if scale < 1 else upright, run.deadline, run.timeout_s
+        )
+        if found is None:
+            continue
+        run.osd[region.index] = found
+        hint = _hint(found)
+        if hint is None or hint in own_scripts:
+            continue
+        probed = {p.core for p in run.probes if p.region == region}
+        ox, oy = region.box[:2]
+        for line in run.lines:
+            if line.region != region.index or line.confidence >= HINTED_SURE:
+                continue
+            core = (line.box[0] - ox, line.box[1] - oy, line.box[2] - ox, line.box[3] - oy)
+            if core not in probed:
+                run.probes.append(line_probe(region, core, 0.0, 0))

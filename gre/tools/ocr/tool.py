@@ -50,15 +50,23 @@ from pydantic import BaseModel, Field
 
 from gre.records import Box
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
-from gre.tools.ocr import tesseract
+from gre.tools.ocr import scene, tesseract
 from gre.tools.ocr.geometry import PixelBox, Region, overlap
 from gre.tools.ocr.images import open_image
 from gre.tools.ocr.lines import merge_readings
-from gre.tools.ocr.reading import Run, probe_scripts, read_plan, report_missing
+from gre.tools.ocr.reading import (
+    Run,
+    probe_lines,
+    probe_scripts,
+    read_plan,
+    report_missing,
+    scene_hints,
+)
 from gre.tools.ocr.scripts import apt_package, letters, text_scripts
 from gre.tools.ocr.tesseract import INSTALL_HINT
 
 Mode = Literal["auto", "sparse"]
+Engine = Literal["auto", "rapidocr", "tesseract"]
 
 
 class OcrInput(BaseModel):
@@ -75,10 +83,15 @@ class OcrInput(BaseModel):
         description="tesseract language codes (eng, fra, rus, ara, chi_sim...); default "
         "(or ['auto']): detect the scripts and use the installed packs for them",
     )
+    engine: Engine = Field(
+        default="auto",
+        description="auto: scene-text OCR (RapidOCR) where installed, tesseract for the "
+        "scripts it lacks; rapidocr; tesseract: the document OCR alone (a second opinion)",
+    )
     mode: Mode = Field(
         default="auto",
-        description="auto: page layout (psm 3) plus sparse light-on-dark text; "
-        "sparse: scattered text only (psm 11), for a second pass",
+        description="tesseract's passes: auto, page layout (psm 3) plus sparse light-on-dark "
+        "text; sparse, scattered text only (psm 11), for a second pass",
     )
     min_confidence: float = Field(default=55.0, ge=0, le=100)
 
@@ -199,6 +212,17 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
     needs_network: ClassVar[bool] = False
 
     def unavailable_reason(self) -> str | None:
+        if scene.available():
+            return None
+        return self._tesseract_missing()
+
+    def prepare(self) -> None:
+        """Load the scene-text models (about a second) before the first photo."""
+        if scene.available():
+            scene.shared_reader().load()
+
+    @staticmethod
+    def _tesseract_missing() -> str | None:
         if tesseract.load_pytesseract() is None:
             return "ocr needs the pytesseract package: pip install 'gre-suite[ocr]'"
         cmd = tesseract.tesseract_cmd() or "tesseract"
@@ -222,23 +246,52 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
             raise ToolUnavailable(f"tesseract has no language data; install some: {INSTALL_HINT}")
         return use, missing
 
+    def _engines(self, params: OcrInput) -> tuple[bool, bool]:
+        """Whether the scene reader and tesseract read this call (ToolUnavailable if none)."""
+        scene_ok, tess_missing = scene.available(), self._tesseract_missing()
+        if params.engine == "rapidocr" and not scene_ok:
+            raise ToolUnavailable("rapidocr is not installed: pip install rapidocr onnxruntime")
+        if params.engine == "tesseract" and tess_missing:
+            raise ToolUnavailable(tess_missing)
+        if not scene_ok and tess_missing:
+            raise ToolUnavailable(tess_missing)
+        use_scene = params.engine == "rapidocr" or (params.engine == "auto" and scene_ok)
+        return use_scene, tess_missing is None and params.engine != "rapidocr"
+
     def run(self, params: OcrInput) -> OcrOutput:
-        reason = self.unavailable_reason()
-        if reason:
-            raise ToolUnavailable(reason)
+        use_scene, use_tesseract = self._engines(params)
         auto = not params.languages or params.languages == ["auto"]
-        languages, missing = self._languages(None if auto else params.languages)
-        image = open_image(Path(params.path), self.settings.max_image_pixels)
+        languages, missing = (
+            self._languages(None if auto else params.languages) if use_tesseract else ([], [])
+        )
+        path = Path(params.path)
+        image = open_image(path, self.settings.max_image_pixels)
         regions = self._regions(image, params)
         deadline = time.monotonic() + self.settings.tool_timeout_s
         workers = max(1, os.cpu_count() or 1)
+        engines: list[str] = []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gre-ocr") as pool:
             timeout_s = self.settings.tool_timeout_s
             run = Run(image, params, deadline, timeout_s, pool, regions, languages, missing)
-            read_plan(run, auto)
-            if auto:
-                sheet = probe_scripts(run)
-                report_missing(run, sheet)
+            if use_scene:
+                colour = open_image(path, self.settings.max_image_pixels, mode="RGB")
+                reader = scene.shared_reader()
+                for region in regions:
+                    lines, probes = scene.to_lines(reader.read(region.pixels(colour)), region)
+                    run.lines += lines
+                    run.probes += probes
+                engines.append(scene.engine_name())
+            elif use_tesseract:
+                read_plan(run, auto)
+            if use_tesseract and auto and use_scene:
+                scene_hints(run, scene.OWN_SCRIPTS)
+                probe_lines(run)
+            elif use_tesseract and auto:
+                report_missing(run, probe_scripts(run))
+            if use_tesseract and (
+                not use_scene or any(ln.language != "rapidocr" for ln in run.lines)
+            ):
+                engines.append(tesseract.engine_of(tesseract.tesseract_cmd() or "tesseract"))
         lines = merge_readings(run.lines)
         whole = next((r for r in run.regions if r.index < 0), None)
         return OcrOutput(
@@ -276,7 +329,7 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
                 for r in run.regions
                 if (o := run.osd.get(r.index)) is not None
             ],
-            engine=tesseract.engine_of(tesseract.tesseract_cmd() or "tesseract"),
+            engine=" + ".join(engines) or "none",
         )
 
     @staticmethod
