@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     tool_timeout_s: float = Field(default=60.0, gt=0)
 
+    photo_prior: bool = Field(
+        default=True,
+        description="weigh countries by where photos are taken (GeoCLIP's gallery), "
+        "not by population, when reading where text was photographed",
+    )
     ocr_languages: list[str] = Field(default_factory=lambda: ["eng", "fra"])
     disabled_tools: list[str] = Field(default_factory=list)
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from gre.agent.evidence import ocr_text
 from gre.agent.lookups import area_of, osm_input, unmatched_lines
 from gre.records import Box, Candidate, Clue, Evidence, StageResult, ToolRequest
+from gre.tools.text_clues import TextCluesOutput
 
 PlanStage = Literal["ingest", "scene", "details", "semantic"]
 
@@ -106,18 +107,20 @@ def _details(view: RunView) -> list[ToolRequest]:
             if _box_key(box) not in read:
                 read.add(_box_key(box))
                 boxes.append(box)
-    # whole-image passes only when the stage starts: a layout pass, then, when the graph
-    # comes back to read again, a sparse-text pass
+    # whole-image passes only when the stage starts: the scene reader first, then, when the
+    # graph comes back to read again, tesseract's sparse-text pass
     mode = None
     if view.round == 0:
         mode = next((m for m in ("auto", "sparse") if m not in passes), None)
     requests: list[ToolRequest] = []
     if mode is not None or boxes:
-        params = {
+        params: dict[str, Any] = {
             "mode": mode or "auto",
             "whole_image": mode is not None,
             "boxes": [b.model_dump(mode="json") for b in boxes],
         }
+        if mode == "sparse":  # a second reading is worth it from the other engine
+            params["engine"] = "tesseract"
         why = f"{mode} pass" if mode else "regions a model pointed at"
         requests.append(ToolRequest(tool="ocr", input=params, why=why))
         return requests  # text clues wait for what OCR reads
@@ -126,6 +129,18 @@ def _details(view: RunView) -> list[ToolRequest]:
     if text and (not done or done[-1] != text):
         requests.append(ToolRequest(tool="text_clues", input={"text": text}, why="text read"))
     return requests
+
+
+def text_languages(evidence: Sequence[Evidence]) -> list[str]:
+    """The languages the latest text clues found (ISO 639-1), surest first."""
+    for ev in reversed(evidence):
+        if ev.tool == "text_clues" and ev.ok:
+            try:
+                found = TextCluesOutput.model_validate(ev.result).languages
+            except ValueError:
+                return []
+            return [g.code for g in sorted(found, key=lambda g: -g.confidence)][:3]
+    return []
 
 
 def can_reread(view: RunView) -> bool:
@@ -139,9 +154,11 @@ def _semantic(view: RunView) -> list[ToolRequest]:
     text = ocr_text(view.evidence)
     gaz = view.of("gazetteer")
     if text and text not in {e.query.get("text") for e in gaz}:
-        requests.append(
-            ToolRequest(tool="gazetteer", input={"mode": "scan", "text": text}, why="place names")
-        )
+        scan: dict[str, Any] = {"mode": "scan", "text": text}
+        languages = text_languages(view.evidence)
+        if languages:
+            scan["languages"] = languages
+        requests.append(ToolRequest(tool="gazetteer", input=scan, why="place names"))
     asked = {e.query.get("name") for e in gaz}
     names: dict[str, float] = {}
     for c in view.clues:

@@ -248,7 +248,9 @@ def test_international_prefix_00(settings: Settings) -> None:
 def test_national_phones_in_the_language_countries(
     text: str, number: str, country: str, settings: Settings
 ) -> None:
-    out = _run(text, settings)
+    # weighed by population: with the photo prior, English's Germany (where 098765 43210
+    # is a valid Bavarian number too) outweighs India
+    out = _run(text, settings.model_copy(update={"photo_prior": False}))
     assert [(p.e164, p.country_code, p.international) for p in out.phones] == [
         (number, country, False)
     ]
@@ -717,3 +719,24 @@ def test_a_place_where_the_language_is_foreign_is_contradicted() -> None:
     assert sure.contradicts(_candidate("US", level="continent")) == 0.0
     assert sure.contradicts(_candidate(None)) == 0.0
     assert TextCluesOutput().contradicts(us) == 0.0  # no language, no judgement
+
+
+def test_the_photo_prior_puts_french_text_in_france_before_the_congo(settings: Settings) -> None:
+    text = "Bienvenue au centre ville, bonne journée à tous"
+    with_prior = _run(text, settings)
+    by_people = _run(text, settings.model_copy(update={"photo_prior": False}))
+    weight = {c.code: c.weight for c in with_prior.countries}
+    people = {c.code: c.weight for c in by_people.countries}
+    assert weight["FR"] > 3 * weight.get("CD", 0.0)  # photos: France far ahead
+    assert people["CD"] > 0.5 * people["FR"]  # speakers: the Congo close behind
+    assert with_prior.countries[0].code == "FR"
+
+
+def test_place_names_and_distances_are_no_language(settings: Settings) -> None:
+    """Read perfectly, "Seoul / Pyeongyang / 56Km / 205Km" was Tsonga (0.99)."""
+    out = _run("Seoul\nPyeongyang\n56Km\n205Km", settings)
+    assert out.languages == [] and out.countries == []  # the places will say where
+    korean = _run("서울 Seoul\n평양 Pyeongyang\n56Km", settings)
+    assert korean.countries[0].code == "KR"  # the script, not a language guess
+    french = _run("A4 STRASBOURG\nCentre ville\nToutes directions", settings)
+    assert [g.code for g in french.languages] == ["fr"]  # the words still speak

@@ -7,7 +7,7 @@ index that :mod:`gre.tools.gazetteer.index` builds once into the cache directory
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from gre.tools.gazetteer.places import (
     PlaceKind,
 )
 from gre.tools.gazetteer.scan import Span, candidate_spans
+from gre.tools.gazetteer.words import COMMON_ZIPF, VERY_COMMON_ZIPF, word_zipf
 from gre.tools.support.sqlite_index import ReadOnlyConnections
 
 FUZZY_MIN_LEN = 5  # folded characters a lookup needs before fuzzy matching is tried
@@ -71,6 +72,54 @@ class Hit:
         )
 
 
+SMALL_PLACE = 25_000
+"""A common word does not name a city this small: "FETE" is not Fété (671 people), "Casino"
+not Casino, New South Wales (10,000)."""
+
+
+def _own_name(hit: Hit, fname: str) -> bool:
+    return fold(str(hit.row[2])) == fname
+
+
+def towns_before_country_aliases(fname: str, hits: dict[int, Hit]) -> dict[int, Hit]:
+    """A country matched by an alternate name gives way to a place whose own name it is."""
+    if not any(_own_name(h, fname) and h.row[3] != "country" for h in hits.values()):
+        return hits
+    return {k: h for k, h in hits.items() if h.row[3] != "country" or _own_name(h, fname)}
+
+
+def precise(
+    span: Span,
+    hits: dict[int, Hit],
+    languages: Sequence[str],
+    spoken: Callable[[str | None], frozenset[str]],
+) -> dict[int, Hit]:
+    """The hits a span may really name (see :meth:`Gazetteer.scan`).
+
+    A common word ("fête", "casino") names no small town; a very common one ("Hunde",
+    "cross") names a place by an alternate name only in a language of the text that the
+    place's country speaks ("HUNDE" on a German sign is not Houndé, Burkina Faso) and never
+    by a name with its affix stripped ("Cross" for Cross County). Names that are common
+    because they are famous ("Louvre", Paris' 1st arrondissement; "Arezzo") stay.
+    """
+    hits = towns_before_country_aliases(span.fname, hits)
+    frequency = word_zipf(span.text, languages) if span.single else 0.0
+    if not hits or frequency < COMMON_ZIPF:
+        return hits
+    text_langs = set(languages)
+    kept: dict[int, Hit] = {}
+    very = frequency >= VERY_COMMON_ZIPF
+    for key, hit in hits.items():
+        own = _own_name(hit, span.fname) and not hit.alias
+        small = hit.row[3] == "city" and int(hit.row[9]) < SMALL_PLACE
+        if small and (own or very):
+            continue  # Fété, Casino; a district's famous alternate name stays (Louvre)
+        if not own and very and (hit.alias or not text_langs & spoken(hit.row[6])):
+            continue
+        kept[key] = hit
+    return kept
+
+
 class Gazetteer:
     """Queries over the gazetteer index; safe to share between threads."""
 
@@ -98,6 +147,13 @@ class Gazetteer:
                 languages=[s for s in row[8].split(",") if s],
             )
         self.meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def languages_of(self, code: str | None) -> frozenset[str]:
+        """The languages (ISO 639-1) a country speaks, from GeoNames ("fr-FR,oc" -> fr, oc)."""
+        info = self._countries.get(code) if code else None
+        if info is None:
+            return frozenset()
+        return frozenset(tag.split("-")[0].lower() for tag in info.languages if tag)
 
     @classmethod
     def open(cls, cache_dir: Path) -> Gazetteer:
@@ -244,7 +300,7 @@ class Gazetteer:
         if not fq or kinds == []:
             return []
         rows = self._rows_by_fname([fq], country_code, kinds).get(fq, [])
-        hits = self._best_hits(rows, query, None, 100.0)
+        hits = towns_before_country_aliases(fq, self._best_hits(rows, query, None, 100.0))
         if not hits and fuzzy and len(fq) >= FUZZY_MIN_LEN:
             hits = self._fuzzy_hits(fq, FUZZY_MIN_SCORE, country_code, kinds)
         return self._ranked(hits, max(1, limit))
@@ -257,6 +313,7 @@ class Gazetteer:
         limit_per_mention: int = 5,
         fuzzy: bool = True,
         kinds: Iterable[PlaceKind] | None = None,
+        languages: Sequence[str] = (),
     ) -> list[Mention]:
         """Place names mentioned in free text (e.g. OCR of signs), in text order.
 
@@ -266,7 +323,11 @@ class Gazetteer:
         of a sizeable place ("LOS ANGELES"), is at least 3 characters, not all digits, and
         not only generic sign words ("CENTRE VILLE"); a lone lower-case word ("fox") only
         names a city of 50,000+ or a country/admin1/continent. Fuzzy matches (OCR noise)
-        need 6+ characters, no digits, and a score of 90.
+        need 6+ characters, no digits, a score of 90, and a span that looks like a name
+        (capitalised, or in a script without case) and is no common word. A common word of
+        the text's ``languages`` (:mod:`gre.tools.gazetteer.words`) names only a place whose
+        own name it is and that is large; a country's alternate name gives way to a town
+        whose own name it is ("Poole" is not Poland).
         """
         spans = candidate_spans(_clean(text))
         kinds = list(kinds) if kinds is not None else None
@@ -281,6 +342,7 @@ class Gazetteer:
                 continue
             hits = self._best_hits(by_fname.get(span.fname, ()), span.text, None, 100.0)
             hits = {k: h for k, h in hits.items() if span.keeps(h)}
+            hits = precise(span, hits, languages, self.languages_of)
             if hits:
                 found.append((span, self._ranked(hits, limit)))
                 taken.update(span.tokens)
@@ -294,6 +356,7 @@ class Gazetteer:
                     or span.article
                     or span.digits
                     or taken.intersection(span.tokens)
+                    or not span.looks_like_a_name(languages)
                 ):
                     continue
                 if span.fname not in cache:

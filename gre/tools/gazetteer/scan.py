@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gre.textnorm import fold
+from gre.tools.gazetteer.words import is_common
 
 if TYPE_CHECKING:
     from gre.tools.gazetteer.query import Hit
@@ -78,7 +80,17 @@ _CJK_SPLIT = re.compile(f"({_CJK.pattern})")
 class Span:
     """A candidate n-gram of a scanned text, with what it may match."""
 
-    __slots__ = ("article", "digits", "end", "fname", "lowercase", "start", "text", "tokens")
+    __slots__ = (
+        "article",
+        "digits",
+        "end",
+        "fname",
+        "lowercase",
+        "single",
+        "start",
+        "text",
+        "tokens",
+    )
 
     def __init__(self, line: str, offset: int, words: list[_Word], i: int, j: int) -> None:
         self.text = line[words[i].start : words[j].end]
@@ -86,11 +98,20 @@ class Span:
         self.tokens = range(words[i].index, words[j].index + 1)
         self.fname = fold(self.text)
         self.article = words[i].folded in ARTICLES and not words[i].cjk
-        self.lowercase = i == j and self.text.islower()
+        self.single = i == j and not words[i].cjk
+        self.lowercase = self.single and self.text.islower()
         self.digits = any(any(ch.isdigit() for ch in w.folded) for w in words[i : j + 1])
 
     def priority(self) -> tuple[int, int, int]:
         return (-len(self.tokens), -len(self.fname), self.start)
+
+    def looks_like_a_name(self, languages: Sequence[str]) -> bool:
+        """Worth a fuzzy look-up: capitalised (or in a script without case), no common word."""
+        first = next((ch for ch in self.text if ch.isalpha()), "")
+        cased = first.lower() != first.upper()
+        if cased and not first.isupper():
+            return False
+        return not any(is_common(word, languages) for word in self.text.split())
 
     def keeps(self, hit: Hit) -> bool:
         """Whether this span may name the place of ``hit`` (small places need care)."""

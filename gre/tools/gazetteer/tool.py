@@ -43,6 +43,11 @@ class GazetteerInput(BaseModel):
         default=10, ge=1, le=100, description="places to return (scan: per mention, default 5)"
     )
     fuzzy: bool = True
+    languages: list[str] | None = Field(
+        default=None,
+        max_length=5,
+        description="scan: the text's languages (ISO 639-1), to tell common words from names",
+    )
 
     @field_validator("country_code")
     @classmethod
@@ -250,6 +255,7 @@ class GazetteerTool(Tool[GazetteerInput, GazetteerOutput]):
                 limit_per_mention=per_mention,
                 fuzzy=params.fuzzy,
                 kinds=params.kinds,
+                languages=params.languages or (),
             )
             return GazetteerOutput(mode="scan", text=params.text, mentions=mentions)
         if params.mode == "reverse":

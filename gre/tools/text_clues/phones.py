@@ -22,6 +22,8 @@ from gre.tools.text_clues.evidence import (
 from gre.tools.text_clues.models import PhoneClue
 
 MAX_PHONE_REGIONS = 12  # national numbers are tried in this many context countries...
+MIN_NATIONAL_DIGITS = 6  # a national-format number needs this many digits (Luxembourg's
+# four-digit numbers are real, but on a photo "2092" is an altitude)
 PHONE_MIN_SUPPORT = 0.01  # ...with at least this support (Chinese: Taiwan is 0.016 of China)
 GROUPING_MISMATCH = 0.1  # "(02) 9374 4000" is grouped as in Australia, not as in Pakistan
 _MATCHER_TRIES = 500
@@ -96,6 +98,8 @@ def find_phones(
                 international(start, end, match.number)
                 continue
             key = phonenumbers.normalize_digits_only(raw)
+            if len(key) < MIN_NATIONAL_DIGITS:
+                continue  # an altitude, a year, a house number: "2092" is no phone
             if key not in national and overlaps(start, end, (n.span for n in national.values())):
                 continue  # part of a number already read in a likelier country
             actual = phonenumbers.region_code_for_number(match.number)

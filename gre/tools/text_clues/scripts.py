@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from gre.tools.support import scripts as unicode_scripts
 from gre.tools.text_clues.evidence import CountryEvidence
-from gre.tools.text_clues.languages import cldr_usage, distribution
+from gre.tools.text_clues.languages import Usage, distribution
 from gre.tools.text_clues.models import ScriptShare, TextCluesOutput
 
 MIN_SCRIPT_LETTERS = 2  # a script needs this many letters to count as evidence
@@ -73,7 +73,7 @@ def script_counts(text: str) -> Counter[str]:
     return unicode_scripts.script_counts(text, script_of)
 
 
-def analyse_scripts(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_scripts(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.scripts``; scripts other than Latin become country evidence.
 
     A script counts only as far as the language found (run before) does not
@@ -90,7 +90,6 @@ def analyse_scripts(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
     ]
     if any(counts[k] for k in _KANA):  # kanji beside kana are Japanese, not Chinese
         counts[JAPANESE] = sum(counts.pop(k, 0) for k in (*_KANA, "Han"))
-    usage = cldr_usage()
     evidence: list[CountryEvidence] = []
     for script, n in counts.most_common():
         share = n / total

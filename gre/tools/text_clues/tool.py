@@ -17,6 +17,7 @@ The text is data read from a photo; it is analysed, never followed.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import ClassVar
@@ -26,44 +27,63 @@ from pydantic import BaseModel
 from gre.config import Settings
 from gre.tools.base import Tool
 from gre.tools.gazetteer.query import Gazetteer
+from gre.tools.support.scripts import script_counts
 from gre.tools.text_clues.countries import clue_context, combine, damped
 from gre.tools.text_clues.currencies import find_currencies
 from gre.tools.text_clues.domains import find_domains
 from gre.tools.text_clues.evidence import CountryEvidence
-from gre.tools.text_clues.languages import analyse_language, language_homes
+from gre.tools.text_clues.languages import Usage, analyse_language, cldr_usage, language_homes
 from gre.tools.text_clues.models import TextCluesInput, TextCluesOutput
 from gre.tools.text_clues.phones import find_phones
 from gre.tools.text_clues.postcodes import find_postcodes
 from gre.tools.text_clues.scripts import analyse_scripts
 
 
-def analyse_domains(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_domains(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.domains``: URLs, e-mail addresses and bare domains; ccTLDs name a country."""
-    out.domains, evidence = find_domains(text, clue_context(out))
+    out.domains, evidence = find_domains(text, clue_context(out, usage))
     return damped(evidence)
 
 
-def analyse_phones(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_phones(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.phones``: +international numbers, and national ones valid in the context."""
-    out.phones, evidence = find_phones(text, clue_context(out))
+    out.phones, evidence = find_phones(text, clue_context(out, usage))
     return damped(evidence)
 
 
-def analyse_currencies(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_currencies(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.currencies``: a currency sign or code next to an amount."""
-    out.currencies, evidence = find_currencies(text, clue_context(out))
+    out.currencies, evidence = find_currencies(text, clue_context(out, usage))
     return damped(evidence)
 
 
-def analyse_postcodes(text: str, out: TextCluesOutput) -> list[CountryEvidence]:
+def analyse_postcodes(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
     """Fill ``out.postcodes``; phone numbers and prices already found are masked out first."""
     for found in [p.text for p in out.phones] + [c.text for c in out.currencies]:
         text = text.replace(found, " " * len(found))
-    out.postcodes, evidence = find_postcodes(text, clue_context(out))
+    out.postcodes, evidence = find_postcodes(text, clue_context(out, usage))
     return damped(evidence)
 
 
-Analyser = Callable[[str, TextCluesOutput], list[CountryEvidence]]
+Analyser = Callable[[str, TextCluesOutput, Usage], list[CountryEvidence]]
+
+_QUANTITY = re.compile(r"\d+(?:[.,:h]\d+)*\s*(?:km|m|mi|ft|min|mn|h)?\b", re.IGNORECASE)
+
+
+def without_names(text: str, gazetteer: Gazetteer | None) -> str:
+    """The text less its Latin-script place names and its numbers with units: what a
+    language says (names in other scripts are in the text's language: 東京 is Japanese)."""
+    if gazetteer is not None:
+        spans = [
+            (m.start, m.end)
+            for m in gazetteer.scan(text, fuzzy=False)
+            if set(script_counts(m.text)) <= {"Latin"}
+        ]
+        for start, end in sorted(spans, reverse=True):
+            text = text[:start] + " " + text[end:]
+    return _QUANTITY.sub(" ", text)
+
+
 # Order matters: each analyser sees what the earlier ones put into the output.
 ANALYSERS: tuple[Analyser, ...] = (
     analyse_language,
@@ -115,11 +135,14 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
     def run(self, params: TextCluesInput) -> TextCluesOutput:
         out = TextCluesOutput()
         evidence: list[CountryEvidence] = []
+        usage = cldr_usage(self.settings.photo_prior)
+        gazetteer = self._countries()
+        # place names and distances are no language: "Seoul / Pyeongyang / 56Km" is not Tsonga
+        texts: dict[Analyser, str] = {analyse_language: without_names(params.text, gazetteer)}
         for analyse in ANALYSERS:
-            evidence.extend(analyse(params.text, out))
+            evidence.extend(analyse(texts.get(analyse, params.text), out, usage))
         out.countries = combine(evidence)
         out.homes = sorted(set().union(*(language_homes(g.code) for g in out.languages)))
-        gazetteer = self._countries()
         if gazetteer is not None:
             for country in out.countries:
                 info = gazetteer.country(country.code)
