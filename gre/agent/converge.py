@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from gre.geo import haversine_km, weighted_centroid
 from gre.records import Candidate, Level
+from gre.tools.gazetteer.borders import inside
 
 ACCEPT = 0.3
 """Specific support a candidate needs to be answered at its own (finer) level."""
@@ -89,6 +90,10 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
                 return False
             if broad.level == "country":
                 return True
+        if broad.level == "country" and broad.country_code:
+            within = inside(broad.country_code, other.lat, other.lon)
+            if within is not None:  # a point without a country: its border decides
+                return within
         return dist[i][j] <= broad.radius_km
 
     support = [noisy_or([cands[j].weight for j in range(n) if agree(i, j)]) for i in range(n)]
@@ -126,13 +131,11 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
 
     alternatives: list[int] = []
     for i in order:
-        if i == answer_i:
+        # what agrees with the answer (contains it, or lies in it) is folded into it
+        if i == answer_i or agree(i, answer_i):
             continue
-        contains_answer = cands[i].radius_km > answer.radius_km and agree(i, answer_i)
-        duplicate = any(
-            agree(i, j) and cands[i].level == cands[j].level for j in [answer_i, *alternatives]
-        )
-        if not contains_answer and not duplicate:
+        duplicate = any(agree(i, j) and cands[i].level == cands[j].level for j in alternatives)
+        if not duplicate:
             alternatives.append(i)
         if len(alternatives) >= top_k:
             break

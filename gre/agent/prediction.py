@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import ValidationError
 
 from gre.agent.converge import Fusion
 from gre.agent.executor import Executor
-from gre.records import NamedPlace, Prediction, ToolRequest
+from gre.records import Clue, Evidence, NamedPlace, Prediction, ToolRequest
 from gre.tools.gazetteer import GazetteerOutput
 
-NO_EVIDENCE = "no location evidence: no GPS metadata, no place named in readable text"
+FINE_LEVELS = frozenset({"city", "street"})
+"""Answers this fine get a nearest named place (for a country it would mislead)."""
+MAX_READ_SHOWN = 3
 
 
 def nearest_place(rec: Executor, lat: float, lon: float) -> NamedPlace | None:
@@ -35,11 +39,33 @@ def nearest_place(rec: Executor, lat: float, lon: float) -> NamedPlace | None:
     )
 
 
+def abstention(evidence: Sequence[Evidence], clues: Sequence[Clue]) -> str:
+    """Why nothing was located, honestly: what failed, whether metadata was read, what
+    text was read."""
+    parts: list[str] = []
+    for ev in evidence:
+        if not ev.ok and not ev.skipped and ev.error and ev.requested_by in ("planner", ""):
+            parts.append(f"{ev.tool} failed ({ev.error[:80]})")
+    exif = [e for e in evidence if e.tool == "exif" and e.ok]
+    if exif and not any(e.claims for e in exif):
+        parts.append("no GPS in the metadata")
+    elif not exif:
+        parts.append("metadata not read")
+    texts = [c.value for c in clues if c.kind == "text"]
+    if texts:
+        shown = ", ".join(repr(t[:40]) for t in texts[:MAX_READ_SHOWN])
+        more = f" and {len(texts) - MAX_READ_SHOWN} more" if len(texts) > MAX_READ_SHOWN else ""
+        parts.append(f"read {shown}{more}, which names no place found")
+    else:
+        parts.append("no text read")
+    return "no location evidence: " + "; ".join(dict.fromkeys(parts))
+
+
 def reason(fusion: Fusion, *, tools_only: bool) -> str:
     """One line on why: the level, where the answer's evidence came from, and its own reason."""
     answer = fusion.answer
     if answer is None:
-        return NO_EVIDENCE
+        return "no location evidence"
     source = answer.source.replace("_", " ") or "the tools"
     basis = f"{answer.level}-level answer from {source}"
     if answer.why:
@@ -49,12 +75,20 @@ def reason(fusion: Fusion, *, tools_only: bool) -> str:
     return basis
 
 
-def predict(fusion: Fusion, rec: Executor, *, tools_only: bool) -> Prediction:
+def predict(
+    fusion: Fusion,
+    rec: Executor,
+    *,
+    tools_only: bool,
+    evidence: Sequence[Evidence] = (),
+    clues: Sequence[Clue] = (),
+) -> Prediction:
     """The prediction for a fusion: its point, radius, level, label and alternatives."""
     answer = fusion.answer
     if answer is None or fusion.lat is None or fusion.lon is None:
-        return Prediction(abstained=True, reason=reason(fusion, tools_only=tools_only))
-    nearest = nearest_place(rec, fusion.lat, fusion.lon)
+        return Prediction(abstained=True, reason=abstention(evidence, clues))
+    fine = answer.level in FINE_LEVELS
+    nearest = nearest_place(rec, fusion.lat, fusion.lon) if fine else None
     return Prediction(
         lat=round(fusion.lat, 6),
         lon=round(fusion.lon, 6),

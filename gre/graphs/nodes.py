@@ -322,6 +322,12 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     ctx = runtime.context
     rec = _recorder(runtime, state, "answer")
     fusion = fuse([Candidate.model_validate(c) for c in state.get("candidates", [])])
-    prediction = predict(fusion, rec, tools_only=not ctx.backend.capabilities.sees_pixels)
+    prediction = predict(
+        fusion,
+        rec,
+        tools_only=not ctx.backend.capabilities.sees_pixels,
+        evidence=rec.all_evidence(),
+        clues=[Clue.model_validate(c) for c in state.get("clues", [])],
+    )
     rec.emit(PredictionMade(prediction=prediction))
     return rec.finish({"prediction": prediction.model_dump(mode="json")})

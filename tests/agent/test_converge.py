@@ -42,8 +42,8 @@ def test_weak_city_inside_country_stays_country_level() -> None:
     )
     assert f.answer is not None and f.answer.id == "FR"
     assert f.answer.level == "country"
-    # the weak city is offered as an alternative, the country does not list itself
-    assert [a.id for a in f.alternatives] == ["Louvres"]
+    # the weak city lies in the answer: folded into it, not offered as an alternative
+    assert f.alternatives == []
 
 
 def test_specific_city_refines_the_country() -> None:
@@ -123,3 +123,27 @@ def test_country_codes_overrule_country_discs() -> None:
     aosta = cand("Aosta", 45.74, 7.32, 5, "city", 0.3, country_code="IT")
     h = fuse([savoie, aosta])
     assert {c.id: c.score for c in h.ranked} == {"Savoie": 0.3, "Aosta": 0.3}
+
+
+def test_a_country_contains_uncoded_points_by_its_border() -> None:
+    """A disc around France (550 km from the Centre) would also take in London."""
+    from gre.records import Candidate as C
+
+    france = C(
+        id="c1", lat=46.9, lon=2.1, radius_km=550, level="country", label="France",
+        country_code="FR", weight=0.6,
+    )  # fmt: skip
+    alps = C(id="c2", lat=45.0, lon=6.6, radius_km=0.3, level="street", label="col", weight=0.2)
+    london = C(id="c3", lat=51.5, lon=-0.1, radius_km=0.3, level="street", label="pub", weight=0.2)
+    fusion = fuse([france, alps, london])
+    assert fusion.answer is not None and fusion.answer.label == "France"
+    assert inside_france(fusion.lat, fusion.lon)  # drawn towards the Alps, not to London
+    assert fusion.alternatives and fusion.alternatives[0].label == "pub"
+    scores = {c.label: c.score for c in fusion.ranked}
+    assert scores["France"] == pytest.approx(1 - 0.4 * 0.8)  # the Alps agree, London does not
+
+
+def inside_france(lat: float | None, lon: float | None) -> bool:
+    from gre.tools.gazetteer.borders import inside
+
+    return lat is not None and lon is not None and bool(inside("FR", lat, lon))

@@ -154,3 +154,12 @@ def test_a_reverse_look_up_checks_the_point_it_was_asked_about() -> None:
     assert far.contradicts(_candidate(None, level="country")) == 0.0
     # a look-up (not reverse) never checks
     assert GazetteerOutput(mode="lookup", places=near.places).contradicts(_candidate("FR")) == 0.0
+
+
+def test_borders_say_what_lies_in_a_country() -> None:
+    from gre.tools.gazetteer.borders import inside
+
+    assert inside("NO", 78.2, 15.6) and inside("NO", 59.9, 10.7)  # Svalbard and Oslo
+    assert inside("FR", 45.0, 6.6) and inside("FR", 48.58, 7.75)  # Névache, Strasbourg
+    assert inside("FR", 51.5, -0.1) is False and inside("GB", 51.5, -0.1)
+    assert inside("MC", 43.73, 7.42) is None  # too small for 1:110m: no shape, no answer

@@ -33,8 +33,9 @@ class RulesBackend:
 
     name = "none"
     model: str | None = None
-    capabilities = BackendCapabilities(sees_pixels=False, generates_text=False)
-    """No eyes: a second look at the scene cannot separate countries without a model."""
+    capabilities = BackendCapabilities(sees_pixels=False, refines=False, generates_text=False)
+    """No eyes and no judgement: a second look at the scene, or at the semantics with the
+    disagreement stated, adds nothing without a model (only a re-read of the text can)."""
 
     def propose(self, stage: Stage, images: Sequence[Path], context: StageContext) -> StageResult:
         if stage == "scene":
