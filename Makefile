@@ -13,8 +13,8 @@ demo: system-deps $(VENV)/.demo $(EXAMPLE)
 test: system-deps $(VENV)/.dev lint layers typecheck unit
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check gre tests bench examples
-	$(BIN)/ruff format --check gre tests bench examples
+	$(BIN)/ruff check gre tests bench examples scripts
+	$(BIN)/ruff format --check gre tests bench examples scripts
 
 layers: $(VENV)/.dev
 	$(BIN)/lint-imports

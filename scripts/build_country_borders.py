@@ -48,7 +48,9 @@ def _rounded(geometry: dict[str, object]) -> dict[str, object]:
 def main(wheel: str) -> None:
     with zipfile.ZipFile(wheel) as archive:
         parts = {ext: io.BytesIO(archive.read(f"{BASE}.{ext}")) for ext in ("shp", "shx", "dbf")}
-    reader = shapefile.Reader(shp=parts["shp"], shx=parts["shx"], dbf=parts["dbf"], encoding="latin-1")
+    reader = shapefile.Reader(
+        shp=parts["shp"], shx=parts["shx"], dbf=parts["dbf"], encoding="latin-1"
+    )
     fields = [f[0] for f in reader.fields[1:]]
     borders: dict[str, dict[str, object]] = {}
     for record, shape in zip(reader.records(), reader.shapes(), strict=True):
