@@ -54,6 +54,11 @@ class Settings(BaseSettings):
 
     offline: bool = False
     ignore_metadata: bool = False
+    corroborate_gps: bool = Field(
+        default=False,
+        description="with an EXIF GPS fix, still read the photo (OCR, text, map) to check it; "
+        "by default the fix answers at once",
+    )
 
     max_steps: int = Field(default=8, ge=3, le=64, description="stage executions per photo")
     max_tool_requests: int = Field(

@@ -58,6 +58,12 @@ def locate(
     ignore_metadata: Annotated[
         bool, typer.Option("--ignore-metadata", help="Leave EXIF (GPS, time, camera) out.")
     ] = False,
+    corroborate_gps: Annotated[
+        bool,
+        typer.Option(
+            "--corroborate-gps", help="With an EXIF GPS fix, still read the photo to check it."
+        ),
+    ] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
     backend: Annotated[
         Optional[str],  # noqa: UP045
@@ -92,6 +98,7 @@ def locate(
 
     settings = load_settings(
         ignore_metadata=ignore_metadata or None,
+        corroborate_gps=corroborate_gps or None,
         offline=offline or None,
         backend=backend,
         graph=graph,

@@ -87,6 +87,7 @@ class Locator:
         emit = on_event or discard
         options = {
             "ignore_metadata": self.settings.ignore_metadata,
+            "corroborate_gps": self.settings.corroborate_gps,
             "offline": self.settings.offline,
             "max_steps": self.settings.max_steps,
             "graph": self.settings.graph,

@@ -24,7 +24,9 @@ def build_staged_graph() -> Any:
     graph.add_node("converge", converge)
     graph.add_node("answer", answer)
     graph.add_edge(START, "ingest")
-    graph.add_conditional_edges("ingest", after_ingest, {"scene": "scene", "end": END})
+    graph.add_conditional_edges(
+        "ingest", after_ingest, {"scene": "scene", "verify": "verify", "end": END}
+    )
     graph.add_edge("scene", "details")
     graph.add_edge("details", "semantic")
     graph.add_edge("semantic", "verify")

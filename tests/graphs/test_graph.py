@@ -24,6 +24,7 @@ def test_topology() -> None:
     assert edges == {
         ("__start__", "ingest", False),
         ("ingest", "scene", True),
+        ("ingest", "verify", True),
         ("ingest", "__end__", True),
         ("scene", "details", False),
         ("details", "semantic", False),
@@ -132,3 +133,28 @@ def test_scripted_point_is_grounded_and_model_clues_kept(photo: Path, settings: 
     assert trace.stages[0].summary == "Mediterranean old town"
     assert trace.candidates[0].hypothesis == "h1"
     assert [t.node for t in trace.timings] == list(NODES)
+
+
+def _geotagged(tmp_path: Path) -> Path:
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (43.0, 28.0, 2.8), 3: "E", 4: (11.0, 53.0, 6.4)})
+    path = tmp_path / "geotagged.jpg"
+    Image.new("RGB", (320, 240), (90, 140, 200)).save(path, exif=exif)
+    return path
+
+
+def test_a_gps_fix_answers_at_once_unless_corroborated(tmp_path: Path, settings: Settings) -> None:
+    photo = _geotagged(tmp_path)
+    backend = ScriptedBackend([])
+    with Locator(settings, backend=backend) as loc:
+        trace = loc.locate(photo)
+    assert trace.prediction.level == "street" and trace.steps == 0
+    assert backend.calls == [] and {c.tool for c in trace.tool_calls} <= {"exif", "gazetteer"}
+    assert [t.node for t in trace.timings] == ["ingest", "verify", "converge", "answer"]
+    checking = settings.model_copy(update={"corroborate_gps": True})
+    backend = ScriptedBackend([])
+    with Locator(checking, backend=backend) as loc:
+        trace = loc.locate(photo)
+    assert trace.steps == 3 and "ocr" in {c.tool for c in trace.tool_calls}
+    assert trace.prediction.level == "street"  # the fix still answers, now checked
