@@ -130,3 +130,15 @@ def test_images_are_downscaled_for_detection() -> None:
     small, large = Image.new("RGB", (800, 600)), Image.new("RGB", (4608, 1976))
     reader = scene.shared_reader()
     assert reader.read(small) == [] and reader.read(large) == []  # no text, and fast
+
+
+def test_a_small_lines_full_size_reread_leaves_the_engine_detecting(
+    tmp_path: Path, session_cache: Path
+) -> None:
+    """RapidOCR keeps a call's switches: after a re-read without detection, the next photo
+    must still be detected."""
+    small_text = panel_image(tmp_path / "wide.jpg", [("Rue", 14), ("Sortie", 12)], size=(4000, 900))
+    other = panel_image(tmp_path / "next.jpg", [("Boulevard Haussmann", 40), ("Parking", 40)])
+    tool = OcrTool(Settings(cache_dir=session_cache, offline=True))
+    tool.run(OcrInput(path=str(small_text)))
+    assert "haussmann" in fold(tool.run(OcrInput(path=str(other))).text)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from PIL import Image
 
 from gre.tools.ocr import tesseract
-from gre.tools.ocr.geometry import Region
+from gre.tools.ocr.geometry import PixelBox, Region
 from gre.tools.ocr.images import prepare, probe_pixels, resize
 from gre.tools.ocr.lines import (
     Line,
@@ -290,19 +290,24 @@ def probe_lines(run: Run) -> None:
         return
     scripts = list(by_script)
     pieces = [_line_piece(run, p) for p in picked]
-    calls = [partial(_read_piece, run, by_script[s], piece) for piece in pieces for s in scripts]
-    readings = run.map(calls)
+    # one call per script with every probed line on its sheet, split by line afterwards
+    sheet, place = sheet_placer(pieces)
+    calls = [
+        partial(
+            tesseract.image_data, sheet.image, by_script[s], LINE_PSM, run.deadline, run.timeout_s
+        )
+        for s in scripts
+    ]
+    readings = dict(zip(scripts, run.map(calls), strict=True))
     first_pass = list(run.lines)
+    min_conf = run.params.min_confidence
     for i, (probe, _) in enumerate(pieces):
-        mine = readings[i * len(scripts) : (i + 1) * len(scripts)]
-        scores = {
-            s: score_words(_raw_words(data, sheet_place), s)
-            for s, (_, data, sheet_place) in zip(scripts, mine, strict=True)
-        }
+        mine = _piece_placer(place, i)
+        scores = {s: score_words(_raw_words(data, mine), s) for s, data in readings.items()}
         hint = _hint(run.osd.get(probe.region.index))
         winner = probe_winner(scores, hint, probe.confidence if probe.letters >= 3 else 0.0)
         if winner is not None:
-            lines = mine[scripts.index(winner)][0]
+            lines = lines_from_data(readings[winner], mine, min_conf, by_script[winner])
             _replace(run, by_script[winner], winner, lines, first_pass)
 
 
@@ -311,14 +316,14 @@ def _line_piece(run: Run, probe: Probe) -> tuple[Probe, Image.Image]:
     return probe, probe_pixels(probe.region.pixels(run.image), probe)
 
 
-def _read_piece(
-    run: Run, lang: str, piece: tuple[Probe, Image.Image]
-) -> tuple[list[Line], dict[str, list[Any]], Placer]:
-    """One language's reading of one detected line: its kept lines, tesseract's data and
-    where the data's boxes lie."""
-    sheet, place = sheet_placer([piece])
-    data = tesseract.image_data(sheet.image, lang, LINE_PSM, run.deadline, run.timeout_s)
-    return lines_from_data(data, place, run.params.min_confidence, lang), data, place
+def _piece_placer(place: Placer, piece: int) -> Placer:
+    """``place`` for the boxes of one piece of the sheet only."""
+
+    def only(box: PixelBox) -> tuple[int, Region, PixelBox] | None:
+        placed = place(box)
+        return placed if placed is not None and placed[0] == piece else None
+
+    return only
 
 
 def _raw_words(data: dict[str, list[Any]], place: Placer) -> list[tuple[str, float]]:

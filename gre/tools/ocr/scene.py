@@ -100,8 +100,8 @@ class SceneReader:
                 Image.Resampling.LANCZOS,
             )
         )
-        with self._lock:
-            found = self._engine(small)
+        with self._lock:  # the engine keeps each call's switches: say them every time
+            found = self._engine(small, use_det=True, use_cls=True, use_rec=True)
         lines: list[SceneLine] = []
         for quad, text, score in zip(
             found.boxes if found.boxes is not None else [],

@@ -265,7 +265,9 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
             self._languages(None if auto else params.languages) if use_tesseract else ([], [])
         )
         path = Path(params.path)
-        image = open_image(path, self.settings.max_image_pixels)
+        limit = self.settings.max_image_pixels
+        colour = open_image(path, limit, mode="RGB") if use_scene else None
+        image = colour.convert("L") if colour is not None else open_image(path, limit)
         regions = self._regions(image, params)
         deadline = time.monotonic() + self.settings.tool_timeout_s
         workers = max(1, os.cpu_count() or 1)
@@ -273,8 +275,7 @@ class OcrTool(Tool[OcrInput, OcrOutput]):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gre-ocr") as pool:
             timeout_s = self.settings.tool_timeout_s
             run = Run(image, params, deadline, timeout_s, pool, regions, languages, missing)
-            if use_scene:
-                colour = open_image(path, self.settings.max_image_pixels, mode="RGB")
+            if colour is not None:
                 reader = scene.shared_reader()
                 for region in regions:
                     lines, probes = scene.to_lines(reader.read(region.pixels(colour)), region)
