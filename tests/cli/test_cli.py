@@ -83,6 +83,17 @@ def test_exif_photo_within_1_km(runner: CliRunner, shared_data: Path) -> None:
     assert tools[0] == "exif"
     exif = next(e for e in trace["evidence"] if e["tool"] == "exif")
     assert exif["supports"], "the GPS evidence must support the answer's candidate"
+    nodes = {t["node"] for t in trace["timings"]}
+    assert nodes >= {"ingest", "verify", "answer"}
+    assert not nodes & {"scene", "details", "semantic"}, "a GPS fix answers without the stages"
+
+
+def test_exif_photo_corroborated_runs_the_stages(runner: CliRunner, shared_data: Path) -> None:
+    photo = shared_data / "images/exif/exifsamples_arezzo_DSCN0010.jpg"
+    result = runner.invoke(app, ["locate", "--json", "--corroborate-gps", str(photo)])
+    assert result.exit_code == 0, result.output
+    (trace,) = _traces(result.stdout)
+    assert _distance(trace, (43.4674483, 11.8851267)) < 1.0
     assert {t["node"] for t in trace["timings"]} >= {"ingest", "scene", "details", "semantic"}
 
 
