@@ -29,6 +29,10 @@ MAX_OVERPASS_LINES = 3
 MAX_LEGACY_QUERIES = 4
 MAX_SUGGESTIONS = 2
 """Calls one tool may suggest per planner round."""
+MAX_STREETS = 3
+"""Street names looked up per visit."""
+MIN_HINT_WEIGHT = 0.25
+"""A text's surest country needs this weight to narrow a street's geocoding."""
 
 Suggest = Callable[[Sequence[Evidence]], list[dict[str, Any]]]
 
@@ -49,6 +53,8 @@ class RunView:
     suggesters: Mapping[str, Suggest] = field(default_factory=dict)
     """Usable tools that suggest their own calls (:meth:`gre.tools.base.Tool.suggest`)."""
     search_max_results: int = 10
+    online: bool = False
+    """Whether network tools may run (the geocoder asks Nominatim only then)."""
 
     def of(self, tool: str) -> list[Evidence]:
         """Evidence from ``tool`` (failures included, so a failing call is not repeated)."""
@@ -133,14 +139,9 @@ def _details(view: RunView) -> list[ToolRequest]:
 
 def text_languages(evidence: Sequence[Evidence]) -> list[str]:
     """The languages the latest text clues found (ISO 639-1), surest first."""
-    for ev in reversed(evidence):
-        if ev.tool == "text_clues" and ev.ok:
-            try:
-                found = TextCluesOutput.model_validate(ev.result).languages
-            except ValueError:
-                return []
-            return [g.code for g in sorted(found, key=lambda g: -g.confidence)][:3]
-    return []
+    clues = text_clues_of(evidence)
+    found = clues.languages if clues is not None else []
+    return [g.code for g in sorted(found, key=lambda g: -g.confidence)][:3]
 
 
 def can_reread(view: RunView) -> bool:
@@ -174,8 +175,70 @@ def _semantic(view: RunView) -> list[ToolRequest]:
             )
         )
     if not requests:  # map look-ups wait for the scan: they look up what it left unexplained
-        requests.extend(_map_lookups(view))
+        requests.extend(_street_lookups(view))
+        requests.extend(r for r in _map_lookups(view) if not _same_lookup(r, requests))
     return requests
+
+
+def _same_lookup(request: ToolRequest, others: Sequence[ToolRequest]) -> bool:
+    return any(o.tool == request.tool and o.input == request.input for o in others)
+
+
+def text_clues_of(evidence: Sequence[Evidence]) -> TextCluesOutput | None:
+    """The latest text clues found, if any."""
+    for ev in reversed(evidence):
+        if ev.tool == "text_clues" and ev.ok:
+            try:
+                return TextCluesOutput.model_validate(ev.result)
+            except ValueError:
+                return None
+    return None
+
+
+def country_hint(view: RunView) -> str | None:
+    """The country the run leans to: the best candidate's, else the text's surest."""
+    best = max(view.candidates, key=lambda c: c.score or c.weight, default=None)
+    if best is not None and best.country_code:
+        return best.country_code
+    clues = text_clues_of(view.evidence)
+    top = clues.countries[0] if clues and clues.countries else None
+    return top.code if top is not None and top.weight >= MIN_HINT_WEIGHT else None
+
+
+def _street_lookups(view: RunView) -> list[ToolRequest]:
+    """Street names the text clues found, looked up as streets: on the local extract, and
+    online with the geocoder inside the country the run leans to (a street name alone
+    is in too many towns to geocode worldwide)."""
+    clues = text_clues_of(view.evidence)
+    if clues is None or not clues.streets:
+        return []
+    streets = clues.streets[:MAX_STREETS]
+    why = "a street name read on the photo"
+    out: list[ToolRequest] = []
+    if view.usable("osm"):
+        asked = {e.query.get("name") for e in view.of("osm")}
+        out += [
+            ToolRequest(
+                tool="osm",
+                input={"kind": "named", "name": s, "fuzzy": True, "limit": 10},
+                why=why,
+            )
+            for s in streets
+            if s not in asked
+        ]
+    country = country_hint(view)
+    if view.online and country and view.usable("geocode"):
+        asked = {e.query.get("query") for e in view.of("geocode")}
+        out += [
+            ToolRequest(
+                tool="geocode",
+                input={"mode": "forward", "query": s, "country_codes": [country], "limit": 5},
+                why=f"{why}, in {country}",
+            )
+            for s in streets
+            if s not in asked
+        ]
+    return out
 
 
 def _map_lookups(view: RunView) -> list[ToolRequest]:

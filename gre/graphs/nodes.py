@@ -126,6 +126,7 @@ def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
         metadata=not rec.ctx.settings.ignore_metadata,
         suggesters=_suggesters(rec.ctx),
         search_max_results=rec.ctx.settings.search_max_results,
+        online=not rec.ctx.settings.offline,
     )
 
 

@@ -88,6 +88,10 @@ class HttpClientAdapter(BaseSyncAdapter):  # type: ignore[misc]
 
 NOMINATIM_WEIGHT = 1.0
 FALLBACK_WEIGHT = 0.8
+SAME_PLACE_KM = 25.0
+"""Results this close to the best one are the same place (a street's two halves)."""
+RIVAL_IMPORTANCE = 0.5
+"""A far result at least this share of the best's importance makes the name ambiguous."""
 
 
 class GeoPlace(BaseModel):
@@ -189,8 +193,9 @@ def claim_radius_km(place: GeoPlace, level: ClaimLevel) -> float:
 class GeocodeOutput(ToolOutput):
     """Places, best first; ``fell_back`` when the gazetteer answered instead of Nominatim.
 
-    A forward look-up claims its best place (the gazetteer's fallback counts less); a
-    reverse one claims nothing (it names what is at a point already known).
+    A forward look-up claims its best place (the gazetteer's fallback counts less, and
+    so does a name found in several far-apart places: "Rue de la Paix" is in many
+    towns); a reverse one claims nothing (it names what is at a point already known).
     """
 
     mode: Literal["forward", "reverse"] | None = None
@@ -224,6 +229,8 @@ class GeocodeOutput(ToolOutput):
             return []
         best = self.places[0]
         level = claim_level(best)
+        elsewhere = sum(1 for p in self.places[1:] if _rival(best, p))
+        weight = NOMINATIM_WEIGHT if best.source == "nominatim" else FALLBACK_WEIGHT
         return [
             PlaceClaim(
                 lat=best.lat,
@@ -231,12 +238,21 @@ class GeocodeOutput(ToolOutput):
                 radius_km=claim_radius_km(best, level),
                 level=level,
                 label=best.display_name[:120] or best.name,
-                weight=NOMINATIM_WEIGHT if best.source == "nominatim" else FALLBACK_WEIGHT,
+                weight=weight / (1 + elsewhere),
                 country=best.country_code,
                 ref=f"osm:{best.osm}" if best.osm else None,
                 why=f"geocoded by {best.source}: {best.display_name[:120]}",
             )
         ]
+
+
+def _rival(best: GeoPlace, other: GeoPlace) -> bool:
+    """``other`` is another place of the name, far away and about as important: Paris,
+    Texas is no rival to Paris, one Rue de la Paix is to another."""
+    far = haversine_km(best.lat, best.lon, other.lat, other.lon) > SAME_PLACE_KM
+    if best.importance and other.importance is not None:
+        return far and other.importance >= RIVAL_IMPORTANCE * best.importance
+    return far
 
 
 def _short(place: GeoPlace) -> str:

@@ -143,3 +143,33 @@ def test_tools_that_suggest_their_own_calls_run_once_when_the_rules_are_done() -
     done = Evidence(id="e9", tool="utc_offset", query={"offset": "+02:00", "date": None})
     assert plan("scene", _view(done, suggesters=suggesters)) == []
     assert [r.tool for r in plan("details", _view(suggesters=suggesters))] == ["ocr"]  # rules first
+
+
+def test_street_names_are_looked_up_as_streets_in_the_country_leaned_to() -> None:
+    text = "Rue de la Paix 3\nParis"
+    lines = [
+        {"text": line, "confidence": 90.0, "box": [0, 20 * i, 10, 20 * i + 10], "region": -1}
+        for i, line in enumerate(text.splitlines())
+    ]
+    ocr = _ocr(lines=lines)
+    clues = Evidence(
+        id="e2",
+        tool="text_clues",
+        query={"text": text},
+        result={
+            "streets": ["Rue de la Paix"],
+            "countries": [{"code": "FR", "name": "France", "weight": 0.6}],
+        },
+    )
+    scan = Evidence(id="e3", tool="gazetteer", query={"mode": "scan", "text": text})
+    local = plan("semantic", _view(ocr, clues, scan, usable={"osm", "gazetteer", "geocode"}))
+    street = local[0]
+    assert (street.tool, street.input["name"]) == ("osm", "Rue de la Paix")
+    assert "street" in street.why
+    assert "geocode" not in {r.tool for r in local}  # offline: no street geocoding
+    online = _view(ocr, clues, scan, usable={"gazetteer", "geocode"}, online=True)
+    (geo,) = plan("semantic", online)
+    assert geo.tool == "geocode" and geo.input["query"] == "Rue de la Paix"
+    assert geo.input["country_codes"] == ["FR"]
+    unsure = clues.model_copy(update={"result": {"streets": ["Rue de la Paix"]}})
+    assert plan("semantic", _view(ocr, unsure, scan, usable={"geocode"}, online=True)) == []

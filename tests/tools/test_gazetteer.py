@@ -247,6 +247,14 @@ def test_scan_fuzzy_ocr_noise(gaz: Gazetteer) -> None:
     assert gaz.scan("LYONN") == []  # fuzzy in text needs 6+ characters
 
 
+def test_scan_never_fuzzy_matches_a_street_name(gaz: Gazetteer) -> None:
+    assert [m.text for m in gaz.scan("Strasbourgg")] == ["Strasbourgg"]
+    assert gaz.scan("Rue Strasbourgg 12") == []  # a street, not the city misread
+    assert gaz.scan("Strasbourgg Road") == []
+    # an exact name inside a street still names its place
+    assert [m.text for m in gaz.scan("Avenue de Strasbourg")] == ["Strasbourg"]
+
+
 def test_scan_country_filter_and_cjk(gaz: Gazetteer) -> None:
     mentions = gaz.scan("Springfield", country_code="US")
     assert mentions and {p.country_code for p in mentions[0].places} == {"US"}

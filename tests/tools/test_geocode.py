@@ -348,3 +348,30 @@ def test_keeps_the_tool_contract_offline_and_online(session_cache: Path) -> None
         "1 place(s) via nominatim",
     ]
     assert len(s.requests) == 2  # the concurrent repeats came from the cache
+
+
+def _place(name: str, lat: float, lon: float, importance: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "display_name": name,
+        "lat": lat,
+        "lon": lon,
+        "importance": importance,
+        "source": "nominatim",
+    }
+
+
+def test_a_name_found_in_far_apart_places_claims_less() -> None:
+    lille = _place("Rue de la Paix, Lille", 50.63, 3.06, 0.1)
+    paris = _place("Rue de la Paix, Paris", 48.87, 2.33, 0.1)
+    same_street = _place("Rue de la Paix, Lille", 50.64, 3.07, 0.1)
+    alone = GeocodeOutput.model_validate({"mode": "forward", "places": [lille, same_street]})
+    (claim,) = alone.claims()
+    assert claim.weight == 1.0  # one street in two pieces is one place
+    spread = GeocodeOutput.model_validate({"mode": "forward", "places": [lille, paris]})
+    assert spread.claims()[0].weight == 0.5
+    texas = _place("Paris, Texas", 33.66, -95.56, 0.2)
+    famous = GeocodeOutput.model_validate(
+        {"mode": "forward", "places": [_place("Paris", 48.86, 2.35, 0.9), texas]}
+    )
+    assert famous.claims()[0].weight == 1.0  # far less important namesakes are no rivals

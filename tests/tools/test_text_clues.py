@@ -64,6 +64,8 @@ def test_french_through_toolbox(settings: Settings) -> None:
     assert out.countries[0].reasons == [f"language fr ({out.languages[0].confidence:.2f})"]
     _valid_distribution(out)
     assert call.summary.startswith("language fr")
+    assert out.streets == ["Rue de la République"]  # a street, for the map, not a town
+    assert 'street "Rue de la République"' in out.for_model()
 
 
 def test_german(settings: Settings) -> None:

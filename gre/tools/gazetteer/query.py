@@ -28,6 +28,7 @@ from gre.tools.gazetteer.places import (
 from gre.tools.gazetteer.scan import Span, candidate_spans
 from gre.tools.gazetteer.words import COMMON_ZIPF, VERY_COMMON_ZIPF, word_zipf
 from gre.tools.support.sqlite_index import ReadOnlyConnections
+from gre.tools.support.streets import find_streets
 
 FUZZY_MIN_LEN = 5  # folded characters a lookup needs before fuzzy matching is tried
 FUZZY_MIN_SCORE = 88.0
@@ -327,9 +328,12 @@ class Gazetteer:
         (capitalised, or in a script without case) and is no common word. A common word of
         the text's ``languages`` (:mod:`gre.tools.gazetteer.words`) names only a place whose
         own name it is and that is large; a country's alternate name gives way to a town
-        whose own name it is ("Poole" is not Poland).
+        whose own name it is ("Poole" is not Poland). Words of a street name ("Rue de la
+        Paix", :mod:`gre.tools.support.streets`) are never fuzzy-matched to a place.
         """
-        spans = candidate_spans(_clean(text))
+        cleaned = _clean(text)
+        spans = candidate_spans(cleaned)
+        streets = [(st.start, st.end) for st in find_streets(cleaned)]
         kinds = list(kinds) if kinds is not None else None
         if not spans or kinds == []:
             return []
@@ -357,6 +361,7 @@ class Gazetteer:
                     or span.digits
                     or taken.intersection(span.tokens)
                     or not span.looks_like_a_name(languages)
+                    or any(span.start < end and start < span.end for start, end in streets)
                 ):
                     continue
                 if span.fname not in cache:

@@ -119,6 +119,11 @@ class TextCluesOutput(ToolOutput):
         default_factory=list,
         description="countries where a language of the text is official or widely spoken",
     )
+    streets: list[str] = Field(
+        default_factory=list,
+        description="street names read (a street-type word beside a name): look them up "
+        "as streets on a map or geocoder, not as towns",
+    )
 
     def for_model(self) -> str:
         langs = ", ".join(f"{g.code} {g.confidence:.2f}" for g in self.languages)
@@ -130,6 +135,7 @@ class TextCluesOutput(ToolOutput):
             ("domain", [d.text for d in self.domains]),
             ("price", [c.text for c in self.currencies]),
             ("postcode", [p.text for p in self.postcodes]),
+            ("street", self.streets),
         ):
             lines.extend(f"{kind} {quote(text)}" for text in items[:3])
         return "\n".join(lines)

@@ -28,6 +28,7 @@ from gre.config import Settings
 from gre.tools.base import Tool
 from gre.tools.gazetteer.query import Gazetteer
 from gre.tools.support.scripts import script_counts
+from gre.tools.support.streets import find_streets
 from gre.tools.text_clues.countries import clue_context, combine, damped
 from gre.tools.text_clues.currencies import find_currencies
 from gre.tools.text_clues.domains import find_domains
@@ -142,6 +143,7 @@ class TextCluesTool(Tool[TextCluesInput, TextCluesOutput]):
         for analyse in ANALYSERS:
             evidence.extend(analyse(texts.get(analyse, params.text), out, usage))
         out.countries = combine(evidence)
+        out.streets = list(dict.fromkeys(st.name for st in find_streets(params.text)))
         out.homes = sorted(set().union(*(language_homes(g.code) for g in out.languages)))
         if gazetteer is not None:
             for country in out.countries:
