@@ -88,3 +88,22 @@ def script_sign(path: Path, script: str, *, size: int = 56) -> Path:
         y += size + 24
     img.save(path)
     return path
+
+
+def guide_sign(path: Path, lines: list[tuple[str, str]], *, size: int = 48) -> Path:
+    """A 640x480 road guide sign: white lines on green, each ``(text, script)`` in the
+    script's font (a Hangul name above its Latin spelling, as Korean signs have them)."""
+    img = Image.new("RGB", (640, 480), (112, 140, 100))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([60, 40, 580, 440], fill=(20, 90, 60))
+    step = 380 // max(1, len(lines))
+    y = 40 + step // 2
+    for text, script in lines:
+        _, font_path, index, _ = SIGNS[script]
+        if not font_path.is_file():
+            pytest.skip(f"{font_path} missing (fonts-noto-core / fonts-noto-cjk)")
+        font = ImageFont.truetype(str(font_path), size, index=index)
+        draw.text((320, y), text, font=font, fill=(250, 250, 250), anchor="mm")
+        y += step
+    img.save(path)
+    return path
