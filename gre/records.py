@@ -264,7 +264,12 @@ class Candidate(_Record):
     prior: float | None = Field(
         default=None, ge=0, le=1, description="the weight before checks weighed it down"
     )
-    score: float = Field(default=0.0, ge=0, le=1, description="support after fusion")
+    score: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="after fusion: the confidence this place would have as the answer",
+    )
     source: str = ""
     evidence: list[str] = Field(default_factory=list)
     hypothesis: str | None = None

@@ -200,7 +200,13 @@ def render_prediction(console: Console, trace: Trace) -> None:
         return
     console.print(Panel(_answer_text(pred), title="answer", title_align="left", expand=False))
     if pred.alternatives:
-        table = Table(title="alternatives", title_justify="left", show_edge=False)
+        table = Table(
+            title="alternatives",
+            title_justify="left",
+            show_edge=False,
+            caption="score: the confidence each would have as the answer",
+            caption_justify="left",
+        )
         for col in ("#", "place", "level", "lat, lon", "radius", "score"):
             table.add_column(col, justify="right" if col in ("#", "radius", "score") else "left")
         for i, alt in enumerate(pred.alternatives, start=1):

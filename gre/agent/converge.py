@@ -100,17 +100,20 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
     root = max(range(n), key=lambda i: (round(support[i], 9), cands[i].radius_km))
     members = [j for j in range(n) if agree(root, j)]
 
-    def specific_set(m: int) -> list[int]:
+    def specific_set(m: int, among: Sequence[int]) -> list[int]:
         limit = cands[m].radius_km * 1.5
-        return [j for j in members if agree(m, j) and cands[j].radius_km <= limit]
+        return [j for j in among if agree(m, j) and cands[j].radius_km <= limit]
 
-    specific = {m: noisy_or([cands[j].weight for j in specific_set(m)]) for m in members}
-    refined = [m for m in members if specific[m] >= ACCEPT]
-    answer_i = min(refined, key=lambda m: (cands[m].radius_km, -specific[m])) if refined else root
+    # every candidate's specific support: the confidence it would have as the answer
+    specific = [noisy_or([cands[j].weight for j in specific_set(m, range(n))]) for m in range(n)]
+    in_root = {m: noisy_or([cands[j].weight for j in specific_set(m, members)]) for m in members}
+    refined = [m for m in members if in_root[m] >= ACCEPT]
+    answer_i = min(refined, key=lambda m: (cands[m].radius_km, -in_root[m])) if refined else root
     answer = cands[answer_i]
-    confidence = specific[answer_i] if answer_i in specific else support[answer_i]
+    confidence = in_root[answer_i] if answer_i in in_root else support[answer_i]
+    specific[answer_i] = confidence
 
-    near = specific_set(answer_i)
+    near = specific_set(answer_i, members)
     inv_var = [cands[j].weight / max(cands[j].radius_km, 1e-3) ** 2 for j in near]
     lat, lon = weighted_centroid([(cands[j].lat, cands[j].lon) for j in near], inv_var)
     total = sum(inv_var) or 1.0
@@ -124,13 +127,14 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
     radius = math.hypot(answer.radius_km, spread) * (1.0 + 0.5 * (1.0 - confidence))
 
     scored = [
-        c.model_copy(update={"score": round(s, 4)}) for c, s in zip(cands, support, strict=True)
+        c.model_copy(update={"score": round(s, 4)}) for c, s in zip(cands, specific, strict=True)
     ]
     order = sorted(range(n), key=lambda i: (-support[i], cands[i].radius_km))
-    ranked = [scored[i] for i in order]
+    by_score = sorted(range(n), key=lambda i: (-specific[i], cands[i].radius_km))
+    ranked = [scored[i] for i in by_score]
 
     alternatives: list[int] = []
-    for i in order:
+    for i in by_score:
         # what agrees with the answer (contains it, or lies in it) is folded into it
         if i == answer_i or agree(i, answer_i):
             continue

@@ -117,7 +117,9 @@ def test_country_codes_overrule_country_discs() -> None:
     vladivostok = cand("Vladivostok", 43.12, 131.9, 8, "city", 0.5, country_code="RU")
     g = fuse([russia, vladivostok])
     assert g.answer is not None and g.answer.id == "Vladivostok"
-    assert all(c.score == pytest.approx(noisy_or([0.4, 0.5])) for c in g.ranked)
+    scores = {c.id: c.score for c in g.ranked}
+    assert scores["RU"] == pytest.approx(noisy_or([0.4, 0.5]))
+    assert scores["Vladivostok"] == pytest.approx(g.confidence) == pytest.approx(0.5)
     # a region of another country does not hold a city just across the border
     savoie = cand("Savoie", 45.5, 6.4, 120, "region", 0.3, country_code="FR")
     aosta = cand("Aosta", 45.74, 7.32, 5, "city", 0.3, country_code="IT")
@@ -147,3 +149,18 @@ def inside_france(lat: float | None, lon: float | None) -> bool:
     from gre.tools.gazetteer.borders import inside
 
     return lat is not None and lon is not None and bool(inside("FR", lat, lon))
+
+
+def test_scores_read_like_the_answers_confidence() -> None:
+    """A score is the confidence that place would have as the answer: alternatives compare."""
+    france = cand("FR", *FRANCE, 420, "country", 0.5, country_code="FR")
+    paris = cand("Paris", *PARIS, 8, "city", 0.5, country_code="FR")
+    lyon = cand("Lyon", 45.76, 4.84, 8, "city", 0.35, country_code="FR")
+    rome = cand("Rome", 41.9, 12.5, 8, "city", 0.3, country_code="IT")
+    f = fuse([france, paris, lyon, rome])
+    assert f.answer is not None and f.answer.id == "Paris"
+    assert f.answer.score == pytest.approx(f.confidence) == pytest.approx(0.5)
+    alts = {c.id: c.score for c in f.alternatives}
+    # Lyon's own evidence, not France's, which it shares with the answer
+    assert alts == {"Lyon": pytest.approx(0.35), "Rome": pytest.approx(0.3)}
+    assert [c.id for c in f.alternatives] == ["Lyon", "Rome"]
