@@ -26,6 +26,8 @@ MIN_NATIONAL_DIGITS = 6  # a national-format number needs this many digits (Luxe
 # four-digit numbers are real, but on a photo "2092" is an altitude)
 PHONE_MIN_SUPPORT = 0.01  # ...with at least this support (Chinese: Taiwan is 0.016 of China)
 GROUPING_MISMATCH = 0.1  # "(02) 9374 4000" is grouped as in Australia, not as in Pakistan
+UNGROUPED_FACTOR = 0.4  # grouped as no region tried writes it: "20 7525 2000" is a London
+# number without its trunk 0 far more often than a US one, so it says less about either
 _MATCHER_TRIES = 500
 # "0039 06 ..." : 00 is the international prefix of most countries; read it as "+"
 _IDD_00 = re.compile(r"(?<![\d+])00(?=[1-9])")
@@ -47,7 +49,7 @@ def find_phones(
     (``region_code_for_number`` tells +1 416 Canada from +1 212 the US); a
     national-format number counts for the context countries where it is valid,
     in proportion to their support, and less where its digit grouping is not
-    the country's.
+    the country's; one grouped as no region tried writes it counts less.
     """
     import phonenumbers
     from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
@@ -122,5 +124,9 @@ def find_phones(
             PhoneClue(text=entry.text, e164=e164, country_code=ranked[0], international=False)
         )
         reason = f"phone {clip(entry.text)} (national format) → {label_codes(ranked)}"
-        evidence.append(CountryEvidence(reason, PHONE_NATIONAL, dist))
+        fits = any(grouped for _, grouped in entry.regions.values())
+        if not fits:
+            reason += ", grouped as none of them writes it"
+        weight = PHONE_NATIONAL if fits else round(PHONE_NATIONAL * UNGROUPED_FACTOR, 4)
+        evidence.append(CountryEvidence(reason, weight, dist))
     return clues, evidence
