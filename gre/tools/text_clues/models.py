@@ -29,7 +29,7 @@ class TextCluesInput(BaseModel):
     text: str = Field(max_length=MAX_TEXT_CHARS, description="the text, lines joined by newlines")
 
 
-LanguageMethod = Literal["lingua", "place words"]
+LanguageMethod = Literal["lingua", "lingua + words", "place words", "words"]
 
 
 class LanguageGuess(BaseModel):
@@ -39,7 +39,9 @@ class LanguageGuess(BaseModel):
     name: str
     confidence: float = Field(ge=0, le=1)
     method: LanguageMethod = Field(
-        "lingua", description="statistical detection, or the generic words of place names"
+        "lingua",
+        description="statistical detection (confirmed by the words on a short text), the"
+        " generic words of place names, or the words alone",
     )
     words: list[str] = Field(default_factory=list, description="the place words that decided")
 

@@ -69,11 +69,24 @@ def analyse_postcodes(text: str, out: TextCluesOutput, usage: Usage) -> list[Cou
 Analyser = Callable[[str, TextCluesOutput, Usage], list[CountryEvidence]]
 
 _QUANTITY = re.compile(r"\d+(?:[.,:h]\d+)*\s*(?:km|m|mi|ft|min|mn|h)?\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\S+")
+_ADDRESS_MARKS = ("@", "www.", "://", ".com", ".org", ".net")
+
+
+def _address_free(text: str) -> str:
+    """The text with its web and e-mail addresses blanked (token by token: linear)."""
+
+    def blank(m: re.Match[str]) -> str:
+        token = m.group().lower()
+        return " " if any(mark in token for mark in _ADDRESS_MARKS) else m.group()
+
+    return _TOKEN.sub(blank, text)
 
 
 def without_names(text: str, gazetteer: Gazetteer | None) -> str:
-    """The text less its Latin-script place names and its numbers with units: what a
-    language says (names in other scripts are in the text's language: 東京 is Japanese)."""
+    """The text less its Latin-script place names, web and e-mail addresses and numbers
+    with units: what a language says (names in other scripts are in the text's language:
+    東京 is Japanese)."""
     if gazetteer is not None:
         spans = [
             (m.start, m.end)
@@ -82,7 +95,7 @@ def without_names(text: str, gazetteer: Gazetteer | None) -> str:
         ]
         for start, end in sorted(spans, reverse=True):
             text = text[:start] + " " + text[end:]
-    return _QUANTITY.sub(" ", text)
+    return _QUANTITY.sub(" ", _address_free(text))
 
 
 # Order matters: each analyser sees what the earlier ones put into the output.
