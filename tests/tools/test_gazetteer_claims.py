@@ -46,6 +46,11 @@ def _weights(out: GazetteerOutput) -> dict[str, float]:
 
 def test_whole_line_beats_a_name_inside_a_phrase() -> None:
     assert mention_strength("STRASBOURG", "A4 STRASBOURG") > 0.8
+    # scene OCR often reads a route number as two words
+    assert mention_strength("STRASBOURG", "A 4 STRASBOURG") == mention_strength(
+        "STRASBOURG", "A4 STRASBOURG"
+    )
+    assert mention_strength("Lyon", "rue de Lyon") < 0.5
     assert mention_strength("Névache", "Névache 4,2 km") > mention_strength(
         "Fortville", "Pont de Fortville 3,8 km"
     )

@@ -45,6 +45,7 @@ COLOCATION_WEIGHT = 0.3
 _UNITS = frozenset({"km", "m", "mi", "h", "min", "mn", "ft", "yd"})
 _NUMERIC = re.compile(r"^\d+([.,]\d+)?(km|m|h|mn|min)?$")
 _ROUTE = re.compile(r"^[a-z]{1,3}\d{1,4}[a-z]?$")
+_ROUTE_SPACED = re.compile(r"\b([a-z]{1,3}) (\d{1,4}[a-z]?)\b(?![.,]\d)")
 
 
 def match_quality(place: Place) -> float:
@@ -62,14 +63,14 @@ def line_of(text: str, start: int, end: int) -> str:
 
 
 def _is_filler(word: str) -> bool:
-    """Distances, times, numbers and route codes: what a sign line carries beside a name."""
+    """Distances, times, numbers and route codes ("A4", "A 4" read as two words)."""
     return word in _UNITS or bool(_NUMERIC.match(word)) or bool(_ROUTE.match(word))
 
 
 def mention_strength(text: str, line: str) -> float:
     """How likely a matched span names a place (see the module docstring)."""
     folded = fold(text)
-    rest = fold(line).replace(folded, " ", 1).split()
+    rest = _ROUTE_SPACED.sub(r"\1\2", fold(line).replace(folded, " ", 1)).split()
     whole = all(_is_filler(w) for w in rest)
     strength = 0.7 if whole else 0.5
     if len(folded.split()) >= 2:
