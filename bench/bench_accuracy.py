@@ -2,12 +2,14 @@
 
 Runs ``gre eval`` (folder format: truth from EXIF, the agent gets a metadata-free copy) on
 each folder given, or on ``../shared/data/images/devset`` beside the checkout, and prints
-the accuracy at 1 / 25 / 200 / 750 / 2500 km, the abstentions and each photo's answer, so a
+the accuracy at 1 / 25 / 200 / 750 / 2500 km, the answered and abstained counts, the
+median time per photo and each photo's answer, so a
 change to how photos are read can be judged on photos no rule was written for.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,8 +31,12 @@ def evaluate(folder: Path, out: Path) -> None:
     results = list(by_id.values())
     summary = summarize(results, bootstrap=0)
     acc = " / ".join(f"{summary.accuracy[t] * 100:.1f}" for t in summary.thresholds)
-    print(f"{folder.name}: {summary.n} photos, {summary.n_abstained} abstained")
+    answered = summary.n - summary.n_abstained - summary.n_failed
+    seconds = statistics.median(r.duration_ms for r in results) / 1000 if results else 0.0
+    counts = f"{answered} answered, {summary.n_abstained} abstained, {summary.n_failed} failed"
+    print(f"{folder.name}: {summary.n} photos, {counts}")
     print(f"  accuracy at 1 / 25 / 200 / 750 / 2500 km: {acc} %")
+    print(f"  median time per photo: {seconds:.2f} s (2 photos in flight)")
     for r in sorted(results, key=lambda r: r.sample_id):
         trace = r.trace or {}
         label = (trace.get("prediction") or {}).get("label", "?")
