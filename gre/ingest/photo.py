@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import stat
 import uuid
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -13,6 +17,7 @@ from gre.ingest.heif import register_heif
 from gre.records import PhotoInfo
 
 WORK_MAX_SIDE = 4000  # the working copy is capped; OCR upscales small text itself
+STORED_SIZE = "gre_stored_size"  # image.info key: the size in the file, before a reduced decode
 
 
 class PhotoError(GreError, ValueError):
@@ -27,12 +32,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
 def check_file(path: Path, max_bytes: int) -> int:
-    """Fail with a one-line PhotoError unless ``path`` is a readable, non-empty file."""
-    if not path.exists():
-        raise PhotoError(f"{path}: no such file")
-    if path.is_dir():
-        raise PhotoError(f"{path}: is a directory, not a photo")
+    """Fail with a one-line PhotoError unless ``path`` is a readable, non-empty regular file.
+
+    The kind of file is checked before it is opened: opening a FIFO blocks forever.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise PhotoError(f"{path}: no such file") from None
+    except OSError as exc:  # a symlink loop, a name too long, a permission on the way
+        raise PhotoError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
+        raise PhotoError(f"{path}: is {kind}, not a photo")
     try:
         size = path.stat().st_size
         with path.open("rb"):
@@ -48,17 +70,26 @@ def check_file(path: Path, max_bytes: int) -> int:
     return size
 
 
-def open_photo(path: Path, max_pixels: int) -> Image.Image:
-    """Decode ``path`` fully, refusing non-images, truncated data and decompression bombs."""
+def open_photo(path: Path, max_pixels: int, *, max_side: int | None = None) -> Image.Image:
+    """Decode ``path`` fully, refusing non-images, truncated data and decompression bombs.
+
+    With ``max_side``, a JPEG is decoded at the smallest of its built-in scales (1/2, 1/4,
+    1/8) that still covers ``max_side``: a 100 MP photo then costs a sixteenth of the memory.
+    """
     register_heif()
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():  # the pixel limit below is gre's own
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
         width, height = image.size
         if width * height > max_pixels:  # checked from the header, before decoding
             raise PhotoError(
                 f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
                 f"over the {max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
             )
+        if max_side is not None and image.format == "JPEG" and max(width, height) > max_side:
+            image.draft(image.mode, (max_side, max_side))
+            image.info[STORED_SIZE] = (width, height)
         image.load()
     except PhotoError:
         raise
@@ -79,20 +110,29 @@ def prepare_photo(path: Path, workdir: Path, *, max_pixels: int, max_bytes: int)
     so GPS never leaks into a run that ignores metadata.
     """
     size = check_file(path, max_bytes)
-    image = open_photo(path, max_pixels)
+    image = open_photo(path, max_pixels, max_side=WORK_MAX_SIDE)
     fmt = image.format or "unknown"
-    width, height = image.size
-    try:
-        upright = ImageOps.exif_transpose(image)
-    except Exception:  # a broken orientation tag must not lose the photo
-        upright = image
-    rgb = upright.convert("RGB")
-    if max(rgb.size) > WORK_MAX_SIDE:
-        rgb.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.LANCZOS)
+    width, height = image.info.get(STORED_SIZE, image.size)
+    # shrink first, then turn and convert: each step copies the image, so copy it small
+    if max(image.size) > WORK_MAX_SIDE:
+        resample = Image.Resampling.LANCZOS
+        if image.mode in ("1", "P"):  # palette images shrink by nearest neighbour in Pillow
+            image = image.convert("RGBA" if image.mode == "P" else "L")
+        image.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), resample)
+    with contextlib.suppress(Exception):  # a broken orientation tag must not lose the photo
+        ImageOps.exif_transpose(image, in_place=True)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    del image
     digest = _sha256(path)
-    workdir.mkdir(parents=True, exist_ok=True)
     work_path = workdir / f"{digest[:16]}-{uuid.uuid4().hex[:8]}.png"  # unique per run
-    rgb.save(work_path, format="PNG", compress_level=1)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        rgb.save(work_path, format="PNG", compress_level=1)
+    except OSError as exc:  # a full or read-only temporary disk is not "no evidence"
+        work_path.unlink(missing_ok=True)
+        raise PhotoError(
+            f"{path}: cannot write its working copy in {workdir} ({exc.strerror or exc})"
+        ) from None
     return PhotoInfo(
         path=str(path),
         work_path=str(work_path),

@@ -109,3 +109,82 @@ def test_heif_opens(shared_data: Path, tmp_path: Path) -> None:
     info = _prepare(heif, tmp_path)
     assert info.format == "HEIF"
     assert Path(info.work_path).exists()
+
+
+def test_non_regular_files_are_refused_before_opening(tmp_path: Path) -> None:
+    """Opening a FIFO blocks until a writer comes: it must be refused by its kind."""
+    import os
+    import socket
+    import threading
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _prepare(fifo, tmp_path)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "opening a FIFO blocked"
+    assert isinstance(outcome[0], PhotoError) and "named pipe" in str(outcome[0])
+    sock_path = tmp_path / "s.jpg"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(sock_path))
+        with pytest.raises(PhotoError, match="is a socket"):
+            _prepare(sock_path, tmp_path)
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    with pytest.raises(PhotoError, match="cannot read"):
+        _prepare(loop, tmp_path)
+
+
+def test_a_full_disk_for_the_working_copy_is_an_error_not_an_empty_photo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    src = tmp_path / "a.jpg"
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(src)
+
+    def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    with pytest.raises(PhotoError, match=r"cannot write its working copy.*No space left"):
+        _prepare(src, tmp_path)
+    assert not list((tmp_path / "work").glob("*.png"))
+
+
+def test_a_huge_small_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path) -> None:
+    """A few hundred KB can claim 64 MP: decoding it whole, then turning and converting it,
+    cost over a gigabyte; the working copy never needs more than its own size."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "flat.jpg"
+    Image.new("RGB", (8000, 8000), (120, 30, 30)).save(src, quality=5)
+    assert src.stat().st_size < 2_000_000
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gre.ingest.photo import prepare_photo\n"
+        "info = prepare_photo(Path(sys.argv[1]), Path(sys.argv[2]), "
+        "max_pixels=100_000_000, max_bytes=2**30)\n"
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+        "print(info.width, info.height, hwm.split()[1])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(src), str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    width, height, peak_kb = map(int, out.stdout.split())
+    assert (width, height) == (8000, 8000)  # the stored size is reported, not the decoded one
+    assert peak_kb < 250_000, f"peak {peak_kb / 1024:.0f} MB"
+    assert "DecompressionBombWarning" not in out.stderr
