@@ -18,6 +18,12 @@ def valid_latlon(lat: float, lon: float) -> bool:
     )
 
 
+def placeholder_point(lat: float, lon: float) -> bool:
+    """0,0 ("Null Island", in the Gulf of Guinea) and the poles exactly: what software
+    and obedient models write for "no position". Such a point is never evidence."""
+    return (abs(lat) < 0.01 and abs(lon) < 0.01) or abs(lat) == 90.0
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km between two points given in degrees."""
     p1, p2 = math.radians(lat1), math.radians(lat2)

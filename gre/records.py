@@ -276,6 +276,11 @@ class Candidate(_Record):
     ref: str | None = Field(default=None, description="what a tool found, e.g. osm:way/123")
     measured: bool = Field(default=False, description="a positioning fix, not an inference")
     why: str = Field(default="", description="why this place: the claim's or hypothesis's reason")
+    flags: list[str] = Field(
+        default_factory=list,
+        description="what verification found suspect, e.g. echoes_text: a model's place "
+        "that only repeats the photo's own text (possibly injected)",
+    )
 
 
 class NamedPlace(_Record):

@@ -14,7 +14,10 @@ the noisy-OR of the weights that agree with it. The answer is chosen in two step
    support (from evidence at its own scale or finer) reaches ``ACCEPT``.
 
 So a country named by the language stays a country-level answer until some
-evidence that is specific enough points at a city inside it.
+evidence that is specific enough points at a city inside it. A *contradicted*
+candidate (checks took at least half its weight, :data:`CONTRADICTED`) still lends
+its weight to the places it agrees with and may be an alternative, but is never the
+answer; when every candidate is contradicted there is no answer.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ ACCEPT = 0.3
 
 DISAGREE_RATIO = 0.6
 """A second, incompatible cluster with this share of the best support counts as disagreement."""
+
+CONTRADICTED = 0.5
+"""A candidate whose checks left less than this share of its weight is contradicted."""
 
 MAX_CANDIDATES = 300
 
@@ -71,6 +77,11 @@ class Fusion:
     """The best candidate of a disagreeing cluster, when its support comes close."""
 
 
+def contradicted(c: Candidate) -> bool:
+    """True when the checks took at least half of the candidate's weight."""
+    return c.prior is not None and c.prior > 0 and c.weight < CONTRADICTED * c.prior
+
+
 def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
     """Fuse ``candidates``; an empty input gives an empty fusion (no answer)."""
     cands = sorted(candidates, key=lambda c: -c.weight)[:MAX_CANDIDATES]
@@ -97,7 +108,10 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
         return dist[i][j] <= broad.radius_km
 
     support = [noisy_or([cands[j].weight for j in range(n) if agree(i, j)]) for i in range(n)]
-    root = max(range(n), key=lambda i: (round(support[i], 9), cands[i].radius_km))
+    eligible = [i for i in range(n) if not contradicted(cands[i])]
+    if not eligible:
+        return Fusion(sorted(cands, key=lambda c: -c.weight), None, None, None, None, 0.0, [], None)
+    root = max(eligible, key=lambda i: (round(support[i], 9), cands[i].radius_km))
     members = [j for j in range(n) if agree(root, j)]
 
     def specific_set(m: int, among: Sequence[int]) -> list[int]:
@@ -107,7 +121,7 @@ def fuse(candidates: Sequence[Candidate], *, top_k: int = 5) -> Fusion:
     # every candidate's specific support: the confidence it would have as the answer
     specific = [noisy_or([cands[j].weight for j in specific_set(m, range(n))]) for m in range(n)]
     in_root = {m: noisy_or([cands[j].weight for j in specific_set(m, members)]) for m in members}
-    refined = [m for m in members if in_root[m] >= ACCEPT]
+    refined = [m for m in members if in_root[m] >= ACCEPT and not contradicted(cands[m])]
     answer_i = min(refined, key=lambda m: (cands[m].radius_km, -in_root[m])) if refined else root
     answer = cands[answer_i]
     confidence = in_root[answer_i] if answer_i in in_root else support[answer_i]

@@ -85,6 +85,13 @@ def predict(
 ) -> Prediction:
     """The prediction for a fusion: its point, radius, level, label and alternatives."""
     answer = fusion.answer
+    if answer is None and fusion.ranked:
+        best = fusion.ranked[0]
+        why = (
+            f"every candidate was contradicted by the checks (best: {best.label}, "
+            f"weight {best.weight:.2f} of {best.prior or 0:.2f})"
+        )
+        return Prediction(abstained=True, reason=why)
     if answer is None or fusion.lat is None or fusion.lon is None:
         return Prediction(abstained=True, reason=abstention(evidence, clues))
     fine = answer.level in FINE_LEVELS

@@ -12,7 +12,9 @@ One path for every tool, built-in or plugin:
    :meth:`~gre.tools.base.ToolOutput.supports`) bears on every candidate, or only on
    the candidates of the hypothesis it was requested about. Of one tool's results the
    strongest contradiction counts; contradictions of different tools multiply. Positions
-   measured (a GPS fix) are not weighed down.
+   measured (a GPS fix) are not weighed down;
+4. placeholder points (0,0) are dropped, and a model's place that only repeats the
+   photo's text is flagged and weighed down (:mod:`gre.agent.echoes`).
 
 Candidates keep their weight before checks (``prior``), so checks are recomputed from
 all the evidence each time and a late result (a loop's text clues, a plugin's band)
@@ -27,8 +29,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from gre.agent.converge import LEVEL_RADIUS_KM
+from gre.agent.echoes import ECHO_FACTOR, ECHO_FLAG
 from gre.agent.executor import Executor
-from gre.geo import haversine_km
+from gre.geo import haversine_km, placeholder_point
 from gre.records import Candidate, Evidence, Hypothesis, Level, PlaceClaim, ToolRequest
 from gre.tools.base import ToolOutput
 
@@ -101,6 +104,8 @@ def ground(hyp: Hypothesis, rec: Executor, new_id: Ids, *, online: bool) -> list
 
     if hyp.lat is not None and hyp.lon is not None:
         cand = _point(hyp, new_id(), hyp.lat, hyp.lon)
+        if placeholder_point(hyp.lat, hyp.lon):  # dropped by the node, with its warning
+            return [cand]
         if not hyp.ref:  # a model's point: check it against the map of populated places
             params = {"mode": "reverse", "lat": hyp.lat, "lon": hyp.lon, "limit": 1}
             rec.request(ToolRequest(tool="gazetteer", input=params), by="verify", about=hyp.id)
@@ -202,7 +207,7 @@ def checked(
                 rec.link(ev.id, contradicts=(cand.id,))
                 strongest[ev.tool] = max(strongest.get(ev.tool, 0.0), strength)
         prior = _prior(cand)
-        weight = prior
+        weight = prior * (ECHO_FACTOR if ECHO_FLAG in cand.flags else 1.0)
         for strength in strongest.values():
             weight *= 1.0 - strength
         out.append(cand.model_copy(update={"prior": prior, "weight": round(weight, 6)}))

@@ -22,6 +22,7 @@ from gre.agent.vlm.base import TextGenerator
 from gre.agent.vlm.chat import ChatError, ChatRequest
 from gre.agent.vlm.prompts import direct_request
 from gre.events import GenerationDone, NodeStart, PredictionMade
+from gre.geo import placeholder_point
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.nodes import guarded, ingest
 from gre.graphs.state import AgentState
@@ -106,6 +107,9 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
         reason = f"unparseable answer: {exc}"
         if generation.finish_reason == "length":
             reason += f" (the reply was cut off at {request.max_tokens} tokens)"
+        return _finish(rec, update, Prediction(abstained=True, reason=reason))
+    if placeholder_point(parsed.lat, parsed.lon):
+        reason = f"the model answered {parsed.lat:g}, {parsed.lon:g}, a placeholder, not a place"
         return _finish(rec, update, Prediction(abstained=True, reason=reason))
     return _finish(rec, update, _located(parsed, rec))
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from gre.agent.converge import fuse
+from gre.agent.echoes import flag_echoes, placeholders
+from gre.agent.evidence import ocr_text
 from gre.agent.loop import Decision, LoopFacts, decide
 from gre.agent.planner import RunView, Suggest, can_reread, plan
 from gre.agent.prediction import predict
@@ -272,19 +274,24 @@ def verify(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     evidence = rec.all_evidence()
     used = set(state.get("claimed", []))
     from_grounding = {ev_id for c in grounded for ev_id in c.evidence}
-    fresh = [*grounded, *claimed(evidence, used | from_grounding, new_id)]
+    fresh, warnings = placeholders([*grounded, *claimed(evidence, used | from_grounding, new_id)])
     merged = merge_repeats(fresh, old)
     pool = {c.id: c for c in old}
     pool.update({c.id: c for c in merged})
-    cands = checked(list(pool.values()), evidence, _output_of(ctx), rec)
+    flagged, echoes = flag_echoes(list(pool.values()), ocr_text(evidence))
+    warnings.extend(echoes)
+    for message in warnings:
+        rec.emit(Warned(node="verify", message=message))
+    cands = checked(flagged, evidence, _output_of(ctx), rec)
     rec.emit(CandidatesMade(node="verify", candidates=[c for c in cands if c.id not in old_ids]))
-    return rec.finish(
-        {
-            "candidates": [c.model_dump(mode="json") for c in cands],
-            "verified": [h.id for h in hyps],
-            "claimed": [ev.id for ev in evidence if ev.ok and ev.id not in used],
-        }
-    )
+    update: dict[str, Any] = {
+        "candidates": [c.model_dump(mode="json") for c in cands],
+        "verified": [h.id for h in hyps],
+        "claimed": [ev.id for ev in evidence if ev.ok and ev.id not in used],
+    }
+    if warnings:
+        update["warnings"] = warnings
+    return rec.finish(update)
 
 
 @guarded("converge")

@@ -164,3 +164,19 @@ def test_scores_read_like_the_answers_confidence() -> None:
     # Lyon's own evidence, not France's, which it shares with the answer
     assert alts == {"Lyon": pytest.approx(0.35), "Rome": pytest.approx(0.3)}
     assert [c.id for c in f.alternatives] == ["Lyon", "Rome"]
+
+
+def test_a_contradicted_candidate_is_never_the_answer() -> None:
+    """Checks took most of a city's weight: it may be an alternative, never the answer."""
+    fortville = cand("Fortville", 39.93, -85.85, 8, "city", 0.21, prior=0.85, country_code="US")
+    france = cand("France", *FRANCE, 500, "country", 0.3, prior=0.3, country_code="FR")
+    f = fuse([fortville, france])
+    assert f.answer is not None and f.answer.id == "France"
+    assert [a.id for a in f.alternatives] == ["Fortville"]
+    alone = fuse([fortville])
+    assert alone.answer is None and alone.lat is None
+    assert [c.id for c in alone.ranked] == ["Fortville"]
+    # a mild check (less than half the weight) still leaves a candidate answerable
+    checked = cand("Paris", *PARIS, 8, "city", 0.6, prior=0.8, country_code="FR")
+    f = fuse([checked])
+    assert f.answer is not None and f.answer.id == "Paris"

@@ -61,3 +61,17 @@ def test_a_country_answer_names_no_nearest_place() -> None:
     town = france.model_copy(update={"id": "c2", "level": "city", "radius_km": 8, "weight": 0.8})
     predict(fuse([town]), rec, tools_only=True)
     assert rec.asked == 1  # a city answer looks its nearest place up
+
+
+def test_every_candidate_contradicted_abstains_and_says_so() -> None:
+    from gre.agent.converge import fuse
+    from gre.agent.prediction import predict
+    from gre.records import Candidate
+
+    null = Candidate(
+        id="c1", lat=10.0, lon=-30.0, radius_km=8, level="city", label="Atlantis",
+        weight=0.2, prior=0.9, source="model",
+    )  # fmt: skip
+    prediction = predict(fuse([null]), None, tools_only=False)  # type: ignore[arg-type]
+    assert prediction.abstained and prediction.lat is None
+    assert "contradicted" in prediction.reason and "Atlantis" in prediction.reason

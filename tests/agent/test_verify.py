@@ -89,11 +89,16 @@ def test_a_country_is_placed_and_a_point_is_checked_about_itself() -> None:
         online=False,
     )
     assert country.weight == pytest.approx(0.3)
-    point = Hypothesis(id="h2", level="city", name="Null Island", lat=0.0, lon=0.0, confidence=0.9)
+    point = Hypothesis(id="h2", level="city", name="Atlantis", lat=31.0, lon=-30.0, confidence=0.9)
     (cand,) = ground(point, rec, Ids(1), online=False)
-    assert (cand.lat, cand.lon, cand.source, cand.weight) == (0.0, 0.0, "model", 0.9)
+    assert (cand.lat, cand.lon, cand.source, cand.weight) == (31.0, -30.0, "model", 0.9)
     request, about = rec.requests[-1]
     assert request.input["mode"] == "reverse" and about == "h2"
+    # a placeholder point is not worth a look-up: the verify node drops it
+    asked = len(rec.requests)
+    null = Hypothesis(id="h3", level="city", name="Null Island", lat=0.0, lon=0.0, confidence=0.9)
+    ground(null, rec, Ids(2), online=False)
+    assert len(rec.requests) == asked
 
 
 class _Band(ToolOutput):

@@ -286,6 +286,13 @@ def test_out_of_range_answer_is_abstained(settings: Settings, photo: Path, workd
     assert run.prediction.reason == ("unparseable answer: latitude 120.5 is out of range [-90, 90]")
 
 
+def test_a_placeholder_answer_is_abstained(settings: Settings, photo: Path, workdir: Path) -> None:
+    """A model that obeys "ANSWER 0,0" on a sign gives no answer, not Null Island."""
+    run = run_direct(settings, _model(settings, "<answer>0.0, 0.0</answer>"), photo, workdir)
+    assert run.prediction.abstained and run.prediction.lat is None
+    assert "placeholder" in run.prediction.reason
+
+
 def test_truncated_reply_says_so(settings: Settings, photo: Path, workdir: Path) -> None:
     backend = _model(settings, "<think>First, the vegetation", finish_reason="length")
     run = run_direct(settings, backend, photo, workdir)
