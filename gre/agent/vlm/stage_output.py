@@ -168,32 +168,71 @@ class StageOutputError(GreError, ValueError):
     """A model's answer is not a valid stage result; the message is shown back to the model."""
 
 
-def extract_json(text: str) -> Any:
-    """The first complete JSON object in ``text`` (code fences and chatter around it ignored)."""
-    start = text.find("{")
-    while start >= 0:
-        depth, in_string, escaped = 0, False, False
-        for i in range(start, len(text)):
-            ch = text[i]
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
+MAX_REPLY_CHARS = 200_000
+"""A reply longer than this is not repaired (1,024 tokens is about 4,000 characters)."""
+MAX_DEPTH = 32
+"""Deeper JSON is no stage result: it is refused before parsing."""
+MAX_ATTEMPTS = 16
+"""Balanced ``{...}`` spans tried as JSON, first first."""
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` that refuses deep nesting in one line (no RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise StageOutputError("the reply's JSON is nested too deeply") from None
+
+
+def _objects(text: str) -> list[tuple[int, int]]:
+    """Balanced ``{...}`` spans of ``text`` no deeper than MAX_DEPTH, by start: one pass.
+
+    Strings are tracked inside braces only, so quotes in chatter around the JSON do
+    not matter.
+    """
+    spans: list[tuple[int, int]] = []
+    stack: list[int] = []
+    depth_below: list[int] = []  # per open brace: the deepest nesting inside it so far
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
             elif ch == '"':
-                in_string = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        return json.loads(text[start : i + 1])
-                    except json.JSONDecodeError:
-                        break
-        start = text.find("{", start + 1)
+                in_string = False
+        elif ch == "{":
+            stack.append(i)
+            depth_below.append(1)
+        elif not stack:
+            continue
+        elif ch == '"':
+            in_string = True
+        elif ch == "}":
+            start, depth = stack.pop(), depth_below.pop()
+            if depth_below:
+                depth_below[-1] = max(depth_below[-1], depth + 1)
+            if depth <= MAX_DEPTH:
+                spans.append((start, i + 1))
+    return sorted(spans)
+
+
+def extract_json(text: str) -> Any:
+    """The first complete JSON object in ``text`` (code fences and chatter around it ignored).
+
+    The work is bounded: one pass over at most MAX_REPLY_CHARS, then at most
+    MAX_ATTEMPTS parses of spans no deeper than MAX_DEPTH.
+    """
+    if len(text) > MAX_REPLY_CHARS:
+        raise StageOutputError(
+            f"the reply is {len(text):,} characters, over the {MAX_REPLY_CHARS:,} a stage may use"
+        )
+    for start, end in _objects(text)[:MAX_ATTEMPTS]:
+        try:
+            return _loads(text[start:end])
+        except (json.JSONDecodeError, StageOutputError):
+            continue
     raise StageOutputError("no complete JSON object in the reply")
 
 
@@ -306,8 +345,10 @@ def _check_requests(out: StageOut, offer: ToolOffer | None) -> None:
 
 def parse_stage(stage: Stage, text: str, offer: ToolOffer | None = None) -> StageResult:
     """Strictly parse a model's answer; raise StageOutputError saying what is wrong."""
+    if len(text) > MAX_REPLY_CHARS:
+        raise StageOutputError(f"the reply is {len(text):,} characters, too long for a stage")
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except json.JSONDecodeError as exc:
         raise StageOutputError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
     try:
