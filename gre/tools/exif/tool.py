@@ -7,6 +7,8 @@ file that cannot be opened as an image raises :class:`~gre.tools.base.ToolError`
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from gre.tools.base import Tool, ToolError, ToolOutput, quote
 from gre.tools.exif.gps import GpsFix, gps_from_ifd, gps_from_xmp
 from gre.tools.exif.tags import BASE, clean_text, one_line, readable_tags, taken_at, utc_offset
 
+_WARNINGS_LOCK = threading.Lock()
 GPS_WEIGHT = 0.95
 VOID_WEIGHT = 0.6
 DEFAULT_RADIUS_KM = 0.03
@@ -148,6 +151,18 @@ def read_exif(path: str | Path) -> ExifOutput:
     image; malformed metadata is reported in ``warnings``.
     """
     path = Path(path).expanduser()
+    # catch_warnings changes process-wide state: one reader at a time (a read takes ms)
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _open_and_read(path)
+    for warning in caught:  # Pillow's complaints about the file belong in the output
+        message = " ".join(str(warning.message).split())
+        if message and f"metadata: {message}" not in out.warnings:
+            out.warnings.append(f"metadata: {message}")
+    return out
+
+
+def _open_and_read(path: Path) -> ExifOutput:
     register_heif()
     try:
         im = Image.open(path)
