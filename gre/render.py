@@ -1,7 +1,8 @@
 """Terminal rendering of a run: the live reasoning, then the answer (rich, one injectable Console).
 
 Text that came from a photo or a tool is always rendered as plain ``Text``,
-never as markup, so a sign reading ``[red]...`` prints as it reads.
+never as markup, so a sign reading ``[red]...`` prints as it reads; control characters
+(in a file name, a web page, a model's reply) are shown as escapes, never sent raw.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gre.events import (
     Warned,
 )
 from gre.records import Hypothesis, PlaceClaim, Prediction, Trace
+from gre.textnorm import printable
 
 MAX_CLUES_SHOWN = 8
 MAX_HYPOTHESES_SHOWN = 5
@@ -47,7 +49,7 @@ def _fmt_km(km: float | None) -> str:
 
 
 def _clip(text: str, width: int = 90) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(printable(str(text)).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -62,7 +64,7 @@ class LiveRenderer:
             case RunStart():
                 mode = "tools only, no model" if event.backend == "none" else event.backend
                 label = mode if event.backend == "none" else f"backend: {mode}"
-                self.console.rule(Text(f"{event.path}  ({label})", style="bold"))
+                self.console.rule(Text(f"{printable(event.path)}  ({label})", style="bold"))
             case Prepared():
                 self._line((f"{event.tool}: {event.note}", "dim"), indent=0)
             case PhotoReady():
@@ -101,9 +103,9 @@ class LiveRenderer:
         text = Text(" " * indent)
         for part in parts:
             if isinstance(part, tuple):
-                text.append(part[0], style=part[1])
+                text.append(printable(part[0]), style=part[1])
             else:
-                text.append(part)
+                text.append(printable(part))
         self.console.print(text, overflow="ellipsis", no_wrap=True)
 
     def _tool(self, event: ToolDone) -> None:
@@ -212,7 +214,7 @@ def render_prediction(console: Console, trace: Trace) -> None:
         for i, alt in enumerate(pred.alternatives, start=1):
             table.add_row(
                 str(i),
-                Text(alt.label),
+                Text(printable(alt.label)),
                 alt.level,
                 f"{alt.lat:.4f}, {alt.lon:.4f}",
                 _fmt_km(alt.radius_km),
@@ -234,23 +236,26 @@ def _answer_text(pred: Prediction) -> Text:
     text = Text()
     if pred.abstained or pred.lat is None or pred.lon is None:
         text.append("unknown", style="bold red")
-        text.append(f"\n{pred.reason}", style="dim")
+        text.append(f"\n{printable(pred.reason)}", style="dim")
         return text
     text.append(f"{pred.lat:.5f}, {pred.lon:.5f}", style="bold green")
     text.append(f"  ± {_fmt_km(pred.radius_km)}", style="green")
     text.append(f"   level: {pred.level}", style="bold")
     text.append(f"   confidence {pred.confidence:.2f}\n")
-    text.append(pred.label, style="bold")
+    text.append(printable(pred.label), style="bold")
     if pred.country_code and pred.level != "country":
         text.append(f"  [{pred.country_code}]")
     if pred.nearest_place:
         np = pred.nearest_place
         text.append(
-            f"\nnearest named place: {np.name}"
-            f"{', ' + np.admin1 if np.admin1 else ''}"
-            f"{' (' + np.country_code + ')' if np.country_code else ''}, {np.distance_km:.1f} km",
+            printable(
+                f"\nnearest named place: {np.name}"
+                f"{', ' + np.admin1 if np.admin1 else ''}"
+                f"{' (' + np.country_code + ')' if np.country_code else ''}, "
+                f"{np.distance_km:.1f} km"
+            ),
         )
-    text.append(f"\nwhy: {pred.reason}", style="dim")
+    text.append(f"\nwhy: {printable(pred.reason)}", style="dim")
     return text
 
 

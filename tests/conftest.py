@@ -3,7 +3,6 @@ and the test plugins installed for real."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from PIL import Image
 
 from gre.config import Settings
+from gre.netguard import NetworkBlocked, is_loopback
 from gre.testing.plugins import InstalledPlugin, install_plugin, on_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,30 +24,14 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
 
-def _loopback(address: Any) -> bool:
-    if isinstance(address, (str, bytes)):  # AF_UNIX path
-        return True
-    host = address[0]
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class NetworkBlocked(OSError):
-    """Raised when a test without the `live` marker opens a non-loopback connection."""
-
-
 def _guarded_connect(self: socket.socket, address: Any) -> None:
-    if not _loopback(address):
+    if not is_loopback(address):
         raise NetworkBlocked(f"network access blocked in tests: {address!r}")
     return _real_connect(self, address)
 
 
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
-    if not _loopback(address):
+    if not is_loopback(address):
         raise NetworkBlocked(f"network access blocked in tests: {address!r}")
     return _real_connect_ex(self, address)
 

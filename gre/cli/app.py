@@ -95,6 +95,7 @@ def locate(
     from gre.agent.vlm.backends import MODEL_RUNTIMES
     from gre.export import to_geojson, write_json_atomic
     from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction
+    from gre.textnorm import printable
 
     settings = load_settings(
         ignore_metadata=ignore_metadata or None,
@@ -139,7 +140,8 @@ def locate(
             traces.append(trace)
             if trace.error:
                 failures += 1
-                err.print(f"error: {trace.error}", markup=False, highlight=False, soft_wrap=True)
+                message = f"error: {printable(trace.error)}"
+                err.print(message, markup=False, highlight=False, soft_wrap=True)
             if as_json:
                 sys.stdout.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False))
                 sys.stdout.write("\n")
@@ -341,6 +343,16 @@ _register_eval()
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    from gre import netguard
+
+    guard = os.environ.get(netguard.ENV, "").strip().lower()
+    if guard in ("loopback", "1", "on"):
+        netguard.install()
+    elif guard not in ("", "0", "off"):
+        typer.echo(f"error: {netguard.ENV}={guard!r}: use loopback (or off)", err=True)
+        raise SystemExit(2)
     app()
 
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    from gre.textnorm import printable
+
+    typer.echo(f"error: {printable(message)}", err=True)
     return typer.Exit(code)
 
 

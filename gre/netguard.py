@@ -1,0 +1,75 @@
+"""A process-wide network guard: no connection and no name look-up beyond loopback.
+
+``--offline`` keeps gre's own tools off the network; the guard also holds for every
+library underneath (a model hub client, a search package), because it replaces the
+socket layer itself. ``GRE_NETWORK_GUARD=loopback`` switches it on for a ``gre``
+process: a connection to anything but 127.0.0.1 / ::1 / a Unix socket, or a DNS
+look-up of any other name, raises :class:`NetworkBlocked` (an ``OSError``, so callers
+see a failed connection). The test suite uses the same guard.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+ENV = "GRE_NETWORK_GUARD"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+_real = {
+    "connect": socket.socket.connect,
+    "connect_ex": socket.socket.connect_ex,
+    "getaddrinfo": socket.getaddrinfo,
+}
+
+
+class NetworkBlocked(OSError):
+    """A connection or look-up beyond loopback while the guard is on."""
+
+
+def is_loopback(address: Any) -> bool:
+    """True for a Unix socket path, a loopback IP or a loopback host name."""
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connect(self: socket.socket, address: Any) -> None:
+    if not is_loopback(address):
+        raise NetworkBlocked(f"network access blocked (loopback only): {address!r}")
+    return _real["connect"](self, address)  # type: ignore[no-any-return]
+
+
+def _connect_ex(self: socket.socket, address: Any) -> int:
+    if not is_loopback(address):
+        raise NetworkBlocked(f"network access blocked (loopback only): {address!r}")
+    return _real["connect_ex"](self, address)  # type: ignore[no-any-return]
+
+
+def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None and not is_loopback((host, 0)):
+        raise NetworkBlocked(f"name look-up blocked (loopback only): {host!r}")
+    return _real["getaddrinfo"](host, *args, **kwargs)
+
+
+def install() -> None:
+    """Switch the guard on for this process (idempotent)."""
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _getaddrinfo
+
+
+def uninstall() -> None:
+    """Switch the guard off."""
+    socket.socket.connect = _real["connect"]  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real["connect_ex"]  # type: ignore[method-assign]
+    socket.getaddrinfo = _real["getaddrinfo"]
