@@ -318,20 +318,32 @@ def report(
     merge: Annotated[
         bool, typer.Option("--merge", help="The RUN logs are shards of one run: merge them.")
     ] = False,
+    skip_bad: Annotated[
+        bool,
+        typer.Option("--skip-bad", help="Skip log lines that are not valid records (counted)."),
+    ] = False,
 ) -> None:
     """Metrics of evaluation runs: accuracy at 1-2500 km with 95% intervals, error, GeoScore."""
+    from gre.eval.log import LogLineError
     from gre.eval.report import report as make_report
 
     groups: list[Path | list[Path]] = [runs] if merge else list(runs)
     groups += list(compare or [])
     console = None if as_json else make_console()
     try:
-        result = make_report(groups, out, console=console, bootstrap=bootstrap, seed=seed)
+        result = make_report(
+            groups, out, console=console, bootstrap=bootstrap, seed=seed, skip_bad=skip_bad
+        )
+    except LogLineError as exc:
+        raise fail(f"{exc} (--skip-bad skips bad lines)") from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        raise fail(f"cannot write the report: {where}{exc.strerror or exc}", 1) from None
+        why = "exists and is not a folder" if isinstance(exc, FileExistsError) else exc.strerror
+        raise fail(f"cannot write the report: {where}{why or exc}", 1) from None
+    for note in result.skipped:
+        typer.echo(f"warning: {note}", err=True)
     if as_json:
         typer.echo(result.model_dump_json(indent=1))
     elif console is not None and result.files:

@@ -12,9 +12,10 @@ from gre.cli.common import registered
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
 
     from gre.eval.log import SampleResult
-    from gre.eval.runner import Progress, ProgressHook
+    from gre.eval.runner import EvalConfig, Progress
 
 
 def eval_command(
@@ -66,19 +67,27 @@ def eval_command(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
-    """Evaluate on a benchmark: concurrent, resumable, every result logged as it finishes."""
+    """Evaluate on a benchmark: concurrent, resumable, every result logged as it finishes.
+
+    Exits 1 when photos failed (those the model could not answer are retried by the
+    same command), when the log cannot be written or another run is writing it;
+    2 on bad options, datasets or logs.
+    """
     from rich.console import Console
 
     from gre.cli.common import fail, load_settings
+    from gre.errors import GreError
     from gre.eval.datasets import DatasetError, load_dataset
-    from gre.eval.runner import EvalConfig, EvalError, Runner
+    from gre.eval.log import LogBusy, LogLineError, LogWriteError
+    from gre.eval.runner import Runner
 
     err = Console(stderr=True, highlight=False)
     try:
         k, n = (int(x) for x in shard.split("/"))
     except ValueError:
-        raise fail(f"--shard takes K/N, got {shard!r}") from None
+        raise fail(f"--shard takes K/N, got {shard[:40]!r}") from None
     urls = list(model_url or [])
+    config = _config(concurrency, max_attempts, limit, (k, n), urls, keep_traces)
     settings = load_settings(
         graph=graph,
         backend=backend,
@@ -95,57 +104,108 @@ def eval_command(
         err.print(f"dataset: {data.report.summary()}", markup=False)
     if not data.samples:
         raise fail(f"{dataset}: no usable samples")
-    config = EvalConfig(
-        concurrency=concurrency,
-        max_attempts=max_attempts,
-        limit=limit,
-        shard=(k, n),
-        model_urls=urls,
-        keep_traces=keep_traces,
-    )
     log_path = out or Path("runs") / f"{data.name}-{settings.graph}.jsonl"
-    from gre.agent.vlm import BackendError
-    from gre.plugins import PluginError
-
+    live = None if quiet else _Live(err)
     try:
         runner = Runner(data, settings, config, log_path)
-        progress = asyncio.run(runner.run(None if quiet else _live(err)))
-    except (EvalError, BackendError, PluginError) as exc:
+        progress = asyncio.run(runner.run(live))
+    except LogLineError as exc:
+        raise fail(f"{exc}; repair or remove that line, or use a new --out") from None
+    except LogWriteError as exc:
+        raise fail(f"{exc}; the run stopped, run it again to resume", 1) from None
+    except LogBusy as exc:
+        raise fail(str(exc), 1) from None
+    except GreError as exc:
         raise fail(str(exc)) from None
+    finally:
+        if live is not None:
+            live.stop()
     line = (
         f"{progress.done + progress.skipped}/{progress.total} done "
         f"({progress.skipped} from an earlier run), {progress.failed} failed; log: {log_path}"
     )
     Console(highlight=False).print(line, markup=False)
+    failed = progress.failed + progress.failed_before
+    if failed:
+        retry = (
+            f"; {progress.retryable} could not reach the model: run the same command to retry"
+            if progress.retryable
+            else ""
+        )
+        raise fail(f"{failed} of {progress.total} photos failed{retry}", 1)
 
 
-def _live(console: Console) -> ProgressHook:
+_OPTION_NAMES = {
+    "concurrency": "--concurrency",
+    "max_attempts": "--max-attempts",
+    "limit": "--limit",
+    "shard": "--shard",
+}
+
+
+def _config(
+    concurrency: int,
+    max_attempts: int,
+    limit: int | None,
+    shard: tuple[int, int],
+    urls: list[str],
+    keep_traces: bool,
+) -> EvalConfig:
+    """The run's EvalConfig; a one-line usage error naming the flag when a value is out of range."""
+    from pydantic import ValidationError
+
+    from gre.cli.common import fail
+    from gre.eval.runner import EvalConfig
+
+    try:
+        return EvalConfig(
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+            limit=limit,
+            shard=shard,
+            model_urls=urls,
+            keep_traces=keep_traces,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc", ())
+        name = _OPTION_NAMES.get(str(loc[0]) if loc else "", "an option")
+        given = first.get("input")
+        raise fail(f"{name} {given!r}: {str(first['msg']).lower()}") from None
+
+
+class _Live:
     """A progress hook drawing a rich progress bar with running accuracy."""
-    from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
 
-    bar = Bar(
-        TextColumn("[bold]eval"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[stats]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    state: dict[str, TaskID] = {}
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
 
-    def hook(progress: Progress, result: SampleResult | None) -> None:
-        if "task" not in state:
-            bar.start()
-            state["task"] = bar.add_task("eval", total=progress.total, stats="")
+        self.bar = Bar(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def __call__(self, progress: Progress, result: SampleResult | None) -> None:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task("eval", total=progress.total, stats="")
         n = max(1, progress.done)
         stats = (
             f"25 km {progress.within_25 / n:.1%}  750 km {progress.within_750 / n:.1%}  "
             f"{progress.rate:.2f} photos/s  failed {progress.failed}"
         )
-        bar.update(state["task"], completed=progress.done + progress.skipped, stats=stats)
+        self.bar.update(self.task, completed=progress.done + progress.skipped, stats=stats)
         if progress.done + progress.skipped >= progress.total:
-            bar.stop()
+            self.stop()
 
-    return hook
+    def stop(self) -> None:
+        """End the display (also when the run stops early)."""
+        if self.task is not None and self.bar.live.is_started:
+            self.bar.stop()

@@ -71,6 +71,7 @@ _CATEGORY_ALIASES = {
     "hospital": "medical",
     "entertainments": "entertainment",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -191,6 +192,20 @@ def one_line(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_text(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD."""
+    return text if _is_text(text) else _SURROGATE.sub("\ufffd", text)
+
+
 def _clip(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -308,6 +323,9 @@ class RecordBuilder:
         if not sample_id:
             self.skip("bad_record", where, "empty id")
             return None
+        if not _is_text(sample_id):
+            self.skip("bad_record", where, f"id {_clip(sample_id)} is not valid Unicode text")
+            return None
         if sample_id in self._seen:
             self.skip("duplicate_id", where, f"id {sample_id!r} already used")
             return None
@@ -358,7 +376,7 @@ class RecordBuilder:
                 image=image,
                 lat=lat,
                 lon=lon,
-                category=category,
+                category=_as_text(category) if category is not None else None,
                 metadata=metadata or {},
             )
         )
@@ -395,7 +413,8 @@ class RecordBuilder:
             raise DatasetError(f"{source}: no usable samples ({report.summary()})")
         digest = hashlib.sha256()
         for record in sorted(self._records):
-            digest.update(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            digest.update(b"\n")
         return Dataset(
             name=name,
             format=fmt,

@@ -52,6 +52,19 @@ def _read_error(path: Path, exc: OSError) -> DatasetError:
     return DatasetError(f"{path}: cannot read ({exc.strerror or one_line(exc)})")
 
 
+MAX_INT_DIGITS = 4000
+"""Longer integers are read as floats (inf): Python refuses to convert them to int."""
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def loads(text: str) -> Any:
+    """JSON with very long integers read as floats; RecursionError when nested too deeply."""
+    return json.loads(text, parse_int=_parse_int)
+
+
 # --- GREval-Bench (JSON / JSON Lines) -------------------------------------------------
 
 
@@ -62,9 +75,14 @@ def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    yield f"line {number}", json.loads(line)
+                    record = loads(line)
                 except json.JSONDecodeError as exc:
-                    yield f"line {number}", _Malformed(f"malformed JSON ({exc.msg})")
+                    record = _Malformed(f"malformed JSON ({exc.msg})")
+                except RecursionError:
+                    record = _Malformed("JSON nested too deeply")
+                except ValueError as exc:
+                    record = _Malformed(f"malformed JSON ({one_line(exc)})")
+                yield f"line {number}", record
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
@@ -83,17 +101,21 @@ def json_records(path: Path) -> Iterator[tuple[str, Any]]:
     except OSError as exc:
         raise _read_error(path, exc) from None
     try:
-        data = json.loads(text)
+        data = loads(text)
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         first = next((line for line in text.splitlines() if line.strip()), "")
         try:
-            json.loads(first)
-        except json.JSONDecodeError:
+            loads(first)
+        except (ValueError, RecursionError):
             raise DatasetError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from None
         yield from _jsonl_records(path)  # a .json file holding JSON Lines
         return
+    except ValueError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({one_line(exc)})") from None
     if isinstance(data, dict):
         lists = [data[k] for k in _JSON_LIST_KEYS if isinstance(data.get(k), list)]
         if not lists:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gre.errors import GreError
-from gre.eval.log import RunHeader, SampleResult, read_log
+from gre.eval.log import RESULT_CONFIG, RESULT_SETTINGS, RunHeader, SampleResult, scan_log
 from gre.eval.metrics import THRESHOLD_NAMES, Summary, sample_error_km, summarize
 
 __all__ = [
@@ -63,6 +63,8 @@ class RunData:
     shards: list[tuple[int, int]] = field(default_factory=list)
     expected: int | None = None
     """How many samples the run was to cover (dataset size, shard, limit); None if unknown."""
+    skipped: list[str] = field(default_factory=list)
+    """Bad log lines skipped (``skip_bad``), one note per log."""
 
     def errors(self) -> list[float | None]:
         return [sample_error_km(r) for r in self.results.values()]
@@ -87,6 +89,9 @@ class Report(BaseModel):
 
     runs: list[RunEntry]
     warnings: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(
+        default_factory=list, description="bad log lines skipped (--skip-bad), one note per log"
+    )
     files: list[str] = Field(default_factory=list, description="written Markdown, JSON, PNGs")
 
 
@@ -102,17 +107,28 @@ def _expected(header: RunHeader) -> int | None:
     return min(count, header.limit) if header.limit else count
 
 
-def load_run(path: Path, label: str | None = None) -> RunData:
-    """One run log; raises :class:`gre.eval.log.LogError` (a ValueError) when unusable."""
-    header, results = read_log(path)
+def load_run(path: Path, label: str | None = None, *, skip_bad: bool = False) -> RunData:
+    """One run log; raises :class:`gre.eval.log.LogError` (a ValueError) when unusable.
+
+    With ``skip_bad``, lines that are not valid records are skipped and noted.
+    """
+    contents = scan_log(path, skip_bad=skip_bad)
+    header = contents.header
+    skipped = []
+    if contents.bad_lines:
+        n = len(contents.bad_lines)
+        skipped.append(
+            f"{path}: skipped {n} bad line{'s' if n > 1 else ''} (first: {contents.bad_lines[0]})"
+        )
     return RunData(
         label=label or path.stem,
         paths=[path],
         header=header,
-        results=results,
+        results=contents.results,
         run_ids=[header.run_id],
         shards=[header.shard],
         expected=_expected(header),
+        skipped=skipped,
     )
 
 
@@ -121,7 +137,7 @@ def _dataset_key(header: RunHeader) -> str | None:
     return str(value) if value else None
 
 
-_CONFIG_KEYS = ("graph", "backend", "model", "ignore_metadata", "offline", "max_steps")
+_CONFIG_KEYS = (*RESULT_SETTINGS, *RESULT_CONFIG)
 
 
 def merge_runs(parts: Sequence[RunData]) -> tuple[RunData, list[str]]:
@@ -170,6 +186,7 @@ def merge_runs(parts: Sequence[RunData]) -> tuple[RunData, list[str]]:
         run_ids=[i for p in parts for i in p.run_ids],
         shards=sorted(shards),
         expected=None if None in expected else sum(e for e in expected if e is not None),
+        skipped=[note for p in parts for note in p.skipped],
     )
     return merged, warnings
 
@@ -193,6 +210,12 @@ def _unique_labels(runs: Sequence[RunData]) -> None:
 def _comparison_warnings(runs: Sequence[RunData]) -> list[str]:
     warnings: list[str] = []
     for run in runs:
+        retryable = sum(1 for r in run.results.values() if r.retryable)
+        if retryable:
+            warnings.append(
+                f"{run.label}: {retryable} sample(s) failed because the model was unavailable; "
+                "run the same gre eval again to retry them"
+            )
         if not run.results:
             warnings.append(f"{run.label}: no results yet")
         elif run.expected is not None and len(run.results) < run.expected:
@@ -238,7 +261,11 @@ def build_report(
         )
         for run in runs
     ]
-    return Report(runs=entries, warnings=[*warnings, *_comparison_warnings(runs)])
+    return Report(
+        runs=entries,
+        warnings=[*warnings, *_comparison_warnings(runs)],
+        skipped=[note for run in runs for note in run.skipped],
+    )
 
 
 # --- tables (one model, rendered to rich and to Markdown) --------------------------------------
@@ -493,8 +520,9 @@ def to_markdown(report: Report, images: Sequence[tuple[str, str]] = ()) -> str:
     """The report as Markdown; ``images`` are (title, relative path) pairs to embed."""
     labels = ", ".join(r.label for r in report.runs)
     parts = [f"# gre evaluation report: {labels}", "", METHOD_NOTE]
-    if report.warnings:
-        parts += ["", *(f"> **Warning:** {_md_escape(w)}" for w in report.warnings)]
+    notes = [*report.skipped, *report.warnings]
+    if notes:
+        parts += ["", *(f"> **Warning:** {_md_escape(w)}" for w in notes)]
     for spec in _tables(report):
         parts += ["", _md_table(spec)]
     if images:
@@ -564,13 +592,16 @@ def report(
     seed: int = 0,
     plots: bool = True,
     write: bool = True,
+    skip_bad: bool = False,
 ) -> Report:
     """Read, summarise, print (to ``console`` if given) and write a report of ``runs``.
 
     Each entry of ``runs`` is a log, or a group of shard logs merged into one
     run; the first run is the baseline of the comparison. ``out`` defaults to
-    :func:`default_out` of the first log. Raises ReportError or LogError
-    (both ValueErrors, one-line messages); OSError when ``out`` cannot be written.
+    :func:`default_out` of the first log; it is made before anything is printed.
+    ``skip_bad`` skips bad log lines (listed in ``Report.skipped``). Raises
+    ReportError or LogError (both ValueErrors, one-line messages); OSError when
+    ``out`` cannot be written.
     """
     if not runs:
         raise ReportError("no runs to report")
@@ -578,7 +609,7 @@ def report(
     warnings: list[str] = []
     for entry in runs:
         group = [entry] if isinstance(entry, Path) else list(entry)
-        merged, notes = merge_runs([load_run(path) for path in group])
+        merged, notes = merge_runs([load_run(path, skip_bad=skip_bad) for path in group])
         data.append(merged)
         warnings += notes
     _unique_labels(data)
@@ -586,10 +617,13 @@ def report(
         plots = False
         warnings.append(f"no plots: matplotlib is not installed ({MATPLOTLIB_HINT})")
     result = build_report(data, bootstrap=bootstrap, seed=seed, warnings=warnings)
+    first = runs[0] if isinstance(runs[0], Path) else runs[0][0]
+    folder = out or default_out(first)
+    if write:
+        folder.mkdir(parents=True, exist_ok=True)
     if console is not None:
         render(console, result)
     if write:
-        first = runs[0] if isinstance(runs[0], Path) else runs[0][0]
-        written = write_files(result, data, out or default_out(first), plots=plots)
+        written = write_files(result, data, folder, plots=plots)
         result.files = [str(f) for f in written]
     return result

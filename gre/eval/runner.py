@@ -5,8 +5,11 @@ model server is where the waiting happens). Before each attempt a ``start``
 record is logged and after it one ``result`` record, flushed and fsynced. Run
 the same command again and finished samples are skipped; a sample whose run
 crashed is retried up to ``max_attempts`` (also across process deaths, thanks
-to the start records) and then recorded as failed. Every sample ends with
-exactly one result record.
+to the start records, see :func:`blame`) and then recorded as failed. A photo
+the model could not be asked about (server down, errors) is recorded as failed
+and retryable, never as an abstention, and the next run retries it. One process
+writes a log at a time (:class:`~gre.eval.log.LogLock`); a full disk stops the
+run with the log intact.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,16 +33,24 @@ from gre.config import Settings
 from gre.errors import GreError
 from gre.eval.datasets import Dataset, Sample, agent_copy
 from gre.eval.log import (
+    RESULT_CONFIG,
+    RESULT_SETTINGS,
+    LogContents,
+    LogError,
+    LogLock,
+    LogWriteError,
     RunHeader,
     RunLog,
     SampleResult,
     SampleStart,
+    log_state,
     repair_torn_tail,
     scan_log,
 )
 from gre.geo import haversine_km
 from gre.graphs.locator import Locator
-from gre.records import Trace
+from gre.ingest.photo import PhotoError
+from gre.records import Prediction, Trace
 
 
 class EvalError(GreError, ValueError):
@@ -57,6 +69,16 @@ class EvalConfig(BaseModel):
     seed: int = 0
 
 
+_FLAGS = {
+    "offline": "--web",
+    "ignore_metadata": "--use-metadata",
+    "max_attempts": "--max-attempts",
+    "graph": "--graph",
+    "backend": "--backend",
+    "model": "--model",
+}
+
+
 @dataclass
 class Progress:
     """What the runner reports after each sample."""
@@ -68,6 +90,10 @@ class Progress:
     within_25: int = 0
     within_750: int = 0
     failed: int = 0
+    retryable: int = 0
+    """Of ``failed``, those the next run retries (the model was unavailable)."""
+    failed_before: int = 0
+    """Of ``skipped``, those an earlier run recorded as failed for good."""
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -77,6 +103,19 @@ class Progress:
 
 
 ProgressHook = Callable[[Progress, SampleResult | None], None]
+
+
+@dataclass
+class Plan:
+    """What a run still has to do, from the log so far."""
+
+    todo: list[Sample]
+    attempts: dict[str, int]
+    """Attempts already counted against each sample (see :func:`blame`)."""
+    suspects: set[str]
+    """Samples in flight when a run died with others in flight: run alone, first."""
+    done: int
+    failed_before: int
 
 
 def select(samples: Sequence[Sample], shard: tuple[int, int], limit: int | None) -> list[Sample]:
@@ -105,15 +144,9 @@ def _git_revision() -> str | None:
 
 def _run_config(settings: Settings, config: EvalConfig) -> dict[str, Any]:
     """The parts of the configuration that must match for a run to resume."""
-    return {
-        "graph": settings.graph,
-        "backend": settings.backend,
-        "model": settings.model,
-        "ignore_metadata": settings.ignore_metadata,
-        "offline": settings.offline,
-        "max_steps": settings.max_steps,
-        "max_attempts": config.max_attempts,
-    }
+    values = settings.model_dump(mode="json", include=set(RESULT_SETTINGS))
+    values.update(config.model_dump(mode="json", include=set(RESULT_CONFIG)))
+    return values
 
 
 def make_header(dataset: Dataset, settings: Settings, config: EvalConfig) -> RunHeader:
@@ -131,18 +164,75 @@ def make_header(dataset: Dataset, settings: Settings, config: EvalConfig) -> Run
 
 
 def _check_resumable(old: RunHeader, new: RunHeader) -> None:
+    """EvalError naming every result-changing setting the new run would change.
+
+    A setting absent from the old header (a log written by an older gre) is not compared.
+    """
     if old.dataset.get("content_hash") != new.dataset.get("content_hash"):
         raise EvalError(
             "the log belongs to another dataset (content hash differs); use a new --out"
         )
-    for key in ("graph", "backend", "model", "ignore_metadata", "max_steps"):
-        if old.config.get(key) != new.config.get(key):
-            raise EvalError(
-                f"the log was made with {key}={old.config.get(key)!r}, not "
-                f"{new.config.get(key)!r}; use a new --out"
-            )
     if tuple(old.shard) != tuple(new.shard):
         raise EvalError(f"the log is shard {old.shard[0]}/{old.shard[1]}; use a new --out")
+    differ = []
+    for key in (*RESULT_SETTINGS, *RESULT_CONFIG):
+        if key in old.config and old.config[key] != new.config.get(key):
+            flag = f", {_FLAGS[key]}" if key in _FLAGS else ""
+            was, now = old.config[key], new.config.get(key)
+            differ.append(f"{key}={was!r} (now {now!r}{flag})")
+    if differ:
+        raise EvalError(
+            f"the log was made with other settings: {', '.join(differ)}; "
+            "resume with the log's settings or use a new --out"
+        )
+
+
+def blame(contents: LogContents) -> tuple[dict[str, int], set[str]]:
+    """Attempts that count against each unfinished sample, and the samples to run alone.
+
+    Each attempt writes a start record and each sample's result closes its starts,
+    so the starts left open are attempts whose process ended before the result.
+    Per process run (``session``), a sample's open starts but its last one are
+    attempts that failed and were retried: they count. Its last one was in flight
+    when that process died, and counts only when it was the *only* sample in
+    flight then: an outside kill (SIGKILL, out of memory, a reboot) takes down all
+    the photos in flight at once, and none of them is to blame. Those photos are
+    suspects, and the next run runs suspects one at a time before the rest, so a
+    photo that really kills the process does so alone and is counted.
+    """
+    orphans: dict[str, list[str]] = {}
+    attempts: dict[str, int] = {}
+    for sample_id, sessions in contents.open_starts.items():
+        for session, begun in sessions.items():
+            orphans.setdefault(session, []).append(sample_id)
+            attempts[sample_id] = attempts.get(sample_id, 0) + begun - 1
+    suspects: set[str] = set()
+    for ids in orphans.values():
+        if len(ids) == 1:
+            attempts[ids[0]] += 1
+        else:
+            suspects.update(ids)
+    return attempts, suspects
+
+
+def model_failure(trace: Trace) -> str | None:
+    """Why the model could not be asked about this photo, or None when it could.
+
+    A model call that failed with no reply at all (server down, HTTP errors,
+    time-outs, a runtime's crash) is the model's failure, not the photo's. The
+    attempt failed for that reason when no call got a reply, or when some did not
+    and the photo was left unanswered.
+    """
+    calls = [(g.ok, g.error) for g in trace.generations]
+    calls += [(st.ok or st.raw is not None, st.error) for st in trace.stages]
+    errors = [error or "no reply" for replied, error in calls if not replied]
+    if not errors:
+        return None
+    pred = trace.prediction
+    answered = pred.lat is not None and pred.lon is not None and not pred.abstained
+    if len(errors) == len(calls) or not answered:
+        return errors[0]
+    return None
 
 
 def result_of(sample: Sample, trace: Trace, attempts: int, keep_trace: bool) -> SampleResult:
@@ -158,13 +248,20 @@ def result_of(sample: Sample, trace: Trace, attempts: int, keep_trace: bool) -> 
     leaks = sum(
         int(ev.result.get("dropped", 0)) for ev in trace.evidence if ev.tool == "search" and ev.ok
     )
-    answered = pred.lat is not None and pred.lon is not None and not pred.abstained
-    status = "failed" if trace.error else ("ok" if answered else "abstained")
+    unavailable = None if trace.error else model_failure(trace)
+    answered = (
+        pred.lat is not None and pred.lon is not None and not pred.abstained and not unavailable
+    )
+    status = "failed" if trace.error or unavailable else ("ok" if answered else "abstained")
     error_km = (
         haversine_km(pred.lat, pred.lon, sample.lat, sample.lon)  # type: ignore[arg-type]
         if answered
         else None
     )
+    if unavailable:
+        error: str | None = f"model unavailable: {unavailable}"
+    else:
+        error = trace.error or (pred.reason if not answered else None)
     return SampleResult(
         sample_id=sample.id,
         status=status,
@@ -178,12 +275,26 @@ def result_of(sample: Sample, trace: Trace, attempts: int, keep_trace: bool) -> 
         confidence=pred.confidence,
         category=sample.category,
         attempts=attempts,
-        error=trace.error or (pred.reason if not answered else None),
+        error=error,
+        retryable=unavailable is not None,
         duration_ms=trace.duration_ms,
         usage=usage,
         leaks_dropped=leaks,
         trace=trace.model_dump(mode="json") if keep_trace else None,
     )
+
+
+def check_log_path(path: Path) -> None:
+    """EvalError unless ``path`` can be a run log: not a folder, its folder creatable."""
+    if path.is_dir():
+        raise EvalError(f"--out {path} is a folder; name a file, e.g. {path / 'run.jsonl'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        where = exc.filename or path.parent
+        raise EvalError(f"--out {path}: cannot create its folder ({where} is a file)") from None
+    except OSError as exc:
+        raise EvalError(f"--out {path}: cannot create its folder ({exc.strerror or exc})") from None
 
 
 class Runner:
@@ -214,30 +325,63 @@ class Runner:
         ]
         self._factory = locator_factory or (lambda s: Locator(s))
         self.header = make_header(dataset, settings, config)
+        self.session = uuid.uuid4().hex[:12]
+        self._stopping = threading.Event()
 
-    def plan(self) -> tuple[list[Sample], dict[str, int], int]:
-        """Samples still to run, attempts already begun for them, and how many are done."""
+    def plan(self) -> Plan:
+        """What is left to run; reads the log (or starts it with the header).
+
+        The log is checked before anything is written to it: a file that is not a
+        run log is refused untouched, and a log of other settings is refused.
+        """
+        check_log_path(self.log_path)
         chosen = select(self.dataset.samples, self.config.shard, self.config.limit)
-        starts: dict[str, int] = {}
-        done: set[str] = set()
-        if self.log_path.exists() and self.log_path.stat().st_size > 0:
+        try:
+            state = log_state(self.log_path)
+        except LogError as exc:
+            raise EvalError(f"{exc}; it is left untouched, use another --out") from None
+        if state == "log":
             repair_torn_tail(self.log_path)
             contents = scan_log(self.log_path)
             _check_resumable(contents.header, self.header)
             self.header = contents.header
-            done = set(contents.results)
-            starts = contents.starts
+            attempts, suspects = blame(contents)
+            final = {sid: r for sid, r in contents.results.items() if not r.retryable}
         else:
-            RunLog(self.log_path).append(self.header)
-        todo = [s for s in chosen if s.id not in done]
-        return todo, starts, len(chosen) - len(todo)
+            if state == "torn_header":  # the first run died writing the header
+                self.log_path.write_bytes(b"")
+            log = RunLog(self.log_path)
+            try:
+                log.append(self.header)
+            finally:
+                log.close()
+            attempts, suspects, final = {}, set(), {}
+        todo = [s for s in chosen if s.id not in final]
+        failed_before = sum(1 for s in chosen if s.id in final and final[s.id].status == "failed")
+        return Plan(
+            todo=todo,
+            attempts={s.id: attempts[s.id] for s in todo if s.id in attempts},
+            suspects={s.id for s in todo if s.id in suspects},
+            done=len(chosen) - len(todo),
+            failed_before=failed_before,
+        )
 
     async def run(self, on_progress: ProgressHook | None = None) -> Progress:
-        todo, starts, already = self.plan()
-        progress = Progress(total=len(todo) + already, skipped=already)
+        """Run what is left; LogBusy when another process writes the log, LogWriteError
+        (after the photos in flight end) when the log cannot be written."""
+        check_log_path(self.log_path)
+        with LogLock(self.log_path):
+            return await self._run(on_progress)
+
+    async def _run(self, on_progress: ProgressHook | None) -> Progress:
+        self._stopping.clear()
+        plan = self.plan()
+        progress = Progress(
+            total=len(plan.todo) + plan.done, skipped=plan.done, failed_before=plan.failed_before
+        )
         hook = on_progress or (lambda p, r: None)
         hook(progress, None)
-        if not todo:
+        if not plan.todo:
             return progress
         log = RunLog(self.log_path)
         locators = [self._factory(s) for s in self.settings]
@@ -250,40 +394,66 @@ class Runner:
             max_workers=self.config.concurrency, thread_name_prefix="gre-eval"
         )
         loop = asyncio.get_running_loop()
+        stopped: list[LogWriteError] = []
 
         async def one(sample: Sample) -> None:
+            if self._stopping.is_set():
+                return
             locator = await slots.get()
             try:
+                if self._stopping.is_set():
+                    return
+                begun = plan.attempts.get(sample.id, 0)
                 result = await loop.run_in_executor(
-                    pool, self._attempts, locator, sample, starts.get(sample.id, 0), log
+                    pool, self._attempts, locator, sample, begun, log
                 )
+            except LogWriteError as exc:
+                stopped.append(exc)
+                self._stopping.set()
+                return
             finally:
                 slots.put_nowait(locator)
+            if result is None:
+                return
             progress.done += 1
             if result.status == "failed":
                 progress.failed += 1
+                progress.retryable += result.retryable
             if result.error_km is not None:
                 progress.answered += 1
                 progress.within_25 += result.error_km <= 25
                 progress.within_750 += result.error_km <= 750
             hook(progress, result)
 
+        suspects = [s for s in plan.todo if s.id in plan.suspects]
+        rest = [s for s in plan.todo if s.id not in plan.suspects]
         try:
-            await asyncio.gather(*(one(s) for s in todo))
+            for sample in suspects:  # alone, so that a photo that kills the run is known
+                await one(sample)
+            await asyncio.gather(*(one(s) for s in rest))
         finally:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True, cancel_futures=True)
             log.close()
             for loc in locators:
                 loc.close()
+        if stopped:
+            raise stopped[0]
         return progress
 
-    def _attempts(self, locator: Locator, sample: Sample, begun: int, log: RunLog) -> SampleResult:
-        """Run a sample until it succeeds or its attempts are spent; log one result."""
+    def _attempts(
+        self, locator: Locator, sample: Sample, begun: int, log: RunLog
+    ) -> SampleResult | None:
+        """Run a sample until it succeeds or its attempts are spent; log one result.
+
+        None when the run is stopping and the sample was not started.
+        """
         attempt = begun
         result: SampleResult | None = None
         while attempt < self.config.max_attempts:
+            if self._stopping.is_set():
+                return None
             attempt += 1
-            log.append(SampleStart(sample_id=sample.id, attempt=attempt))
+            log.append(SampleStart(sample_id=sample.id, attempt=attempt, session=self.session))
             trace = self._locate(locator, sample)
             result = result_of(sample, trace, attempt, self.config.keep_traces)
             if result.status != "failed":
@@ -296,7 +466,7 @@ class Runner:
                 lon_true=sample.lon,
                 category=sample.category,
                 attempts=begun,
-                error=f"the runner died during each of {begun} attempts on this sample",
+                error=f"the runner died during its attempts on this sample ({begun} counted)",
             )
         log.append(result)
         return result
@@ -304,7 +474,15 @@ class Runner:
     def _locate(self, locator: Locator, sample: Sample) -> Trace:
         if self.dataset.strip_metadata:
             with_tmp = locator.workdir / "eval-input"
-            image = agent_copy(sample, with_tmp)
+            try:
+                image = agent_copy(sample, with_tmp)
+            except (PhotoError, OSError) as exc:
+                reason = f"cannot read the photo: {exc}"
+                return Trace(
+                    backend=locator.backend.name,
+                    prediction=Prediction(abstained=True, reason=reason),
+                    error=reason,
+                )
             try:
                 return locator.locate(image, leak_terms=_leak_terms(sample))
             finally:

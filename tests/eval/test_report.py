@@ -389,7 +389,7 @@ def test_cli_report_errors(runner: CliRunner, run_a: Path, tmp_path: Path) -> No
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n{}\n", encoding="utf-8")
     result = runner.invoke(app, ["report", str(bad)])
-    assert result.exit_code == 2 and "bad.jsonl:1: not JSON" in result.stderr
+    assert result.exit_code == 2 and "bad.jsonl: not a gre eval log" in result.stderr
     blocker = tmp_path / "a-file"
     blocker.write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["report", str(run_a), "--out", str(blocker)])
