@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=100_000_000, ge=1)
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     tool_timeout_s: float = Field(default=60.0, gt=0)
+    network_budget_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds one photo's network tools may spend on the network in all; "
+        "once spent, their calls fail at once",
+    )
 
     photo_prior: bool = Field(
         default=True,

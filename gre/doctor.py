@@ -6,6 +6,8 @@ import importlib.util
 import shutil
 import socket
 import sys
+import threading
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -19,6 +21,10 @@ NETWORK_HOSTS = (
     ("nominatim.openstreetmap.org", 443),
     ("duckduckgo.com", 443),
 )
+NETWORK_PROBE_S = 3.0
+"""The network probes' time in all (they run at once)."""
+MODEL_PROBE_S = 3.0
+"""The model server's check: its model list within this many seconds, no retry."""
 
 
 class Check(BaseModel):
@@ -58,7 +64,8 @@ def check_openai(settings: Settings) -> Check:
     from gre.agent.vlm.chat import ChatError
     from gre.agent.vlm.openai_http import OpenAIChat
 
-    chat = OpenAIChat(settings.model_copy(update={"model_timeout_s": 5.0, "model_retries": 0}))
+    probe = {"model_timeout_s": MODEL_PROBE_S, "model_retries": 0}
+    chat = OpenAIChat(settings.model_copy(update=probe))
     try:
         served = chat.models()
     except ChatError as exc:
@@ -218,26 +225,49 @@ def check_cache(settings: Settings) -> Check:
     )
 
 
-def check_network(settings: Settings, timeout_s: float = 2.0) -> list[Check]:
+def _probe(host: str, port: int, timeout_s: float, found: dict[tuple[str, int], str]) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        found[host, port] = f"unreachable ({type(exc).__name__})"
+    else:
+        found[host, port] = "reachable"
+
+
+def check_network(settings: Settings, timeout_s: float = NETWORK_PROBE_S) -> list[Check]:
+    """Can the network tools' hosts be reached? All probed at once, ``timeout_s`` in all.
+
+    Each probe runs in a daemon thread, so a name lookup that hangs (DNS black-holed,
+    which the connect time-out does not cover) is reported instead of waited for.
+    """
     if settings.offline:
         return [Check(area="network", name="network", ok=True, detail="offline mode: not probed")]
+    found: dict[tuple[str, int], str] = {}
+    deadline = time.monotonic() + timeout_s
+    threads = [
+        threading.Thread(target=_probe, args=(host, port, timeout_s, found), daemon=True)
+        for host, port in NETWORK_HOSTS
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
     checks = []
     for host, port in NETWORK_HOSTS:
-        try:
-            with socket.create_connection((host, port), timeout=timeout_s):
-                pass
-        except OSError as exc:
+        detail = found.get((host, port)) or f"unreachable (no answer within {timeout_s:g} s)"
+        if detail == "reachable":
+            checks.append(Check(area="network", name=host, ok=True, detail=detail))
+        else:
             checks.append(
                 Check(
                     area="network",
                     name=host,
                     ok=False,
-                    detail=f"unreachable ({type(exc).__name__})",
+                    detail=detail,
                     hint="network tools will be skipped; use --offline to silence",
                 )
             )
-        else:
-            checks.append(Check(area="network", name=host, ok=True, detail="reachable"))
     return checks
 
 

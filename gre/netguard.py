@@ -14,6 +14,8 @@ import ipaddress
 import socket
 from typing import Any
 
+from gre.errors import GreError
+
 ENV = "GRE_NETWORK_GUARD"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -24,7 +26,7 @@ _real: dict[str, Any] = {
 }
 
 
-class NetworkBlocked(OSError):
+class NetworkBlocked(GreError, OSError):
     """A connection or look-up beyond loopback while the guard is on."""
 
 

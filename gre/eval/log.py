@@ -370,7 +370,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
         raise LogError(f"{path}: cannot read run log ({exc.strerror or exc})") from None
 
 
-class _Bad(Exception):
+class _Bad(GreError, ValueError):
     """A line that is not a record (the message says why)."""
 
 

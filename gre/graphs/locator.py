@@ -31,6 +31,7 @@ from gre.records import (
     Trace,
 )
 from gre.tools.base import ToolRegistry
+from gre.tools.support.http import network_budget
 from gre.tools.toolbox import ToolBox
 
 
@@ -105,16 +106,18 @@ class Locator:
         error: str | None = None
         t0 = time.perf_counter()
         try:
-            for mode, chunk in self.graph.stream(
-                state,
-                context=ctx,
-                stream_mode=["values", "custom"],
-                config={"recursion_limit": self._recursion_limit},
-            ):
-                if mode == "values":
-                    last = chunk
-                elif isinstance(chunk, Event):
-                    emit(chunk)
+            # one photo's network calls share one budget, whichever tool or thread makes them
+            with network_budget(self.settings.network_budget_s):
+                for mode, chunk in self.graph.stream(
+                    state,
+                    context=ctx,
+                    stream_mode=["values", "custom"],
+                    config={"recursion_limit": self._recursion_limit},
+                ):
+                    if mode == "values":
+                        last = chunk
+                    elif isinstance(chunk, Event):
+                        emit(chunk)
         except GraphRecursionError:
             error = "the run hit its step limit before answering"
         except Exception as exc:  # the trace must survive any failure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -130,7 +131,8 @@ class ToolBox:
 
     def _run_with_timeout(self, tool: Tool[Any, Any], params: BaseModel) -> BaseModel:
         limit = tool.timeout_s or self.settings.tool_timeout_s
-        future = self._pool.submit(tool.run, params)
+        # the worker runs in a copy of the caller's context: the photo's network budget holds
+        future = self._pool.submit(contextvars.copy_context().run, tool.run, params)
         try:
             result: BaseModel = future.result(timeout=limit)
         except FutureTimeout:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -67,6 +70,30 @@ def test_network_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     listener.close()
     assert up.ok and up.detail == "reachable"
     assert not down.ok and "unreachable" in down.detail
+
+
+def test_network_probe_is_bounded_when_name_lookups_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def black_hole(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("a.example", "b.example", "c.example"):
+            release.wait(30)  # a resolver that never answers
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", black_hole)
+    hosts = (("a.example", 443), ("b.example", 443), ("c.example", 443))
+    monkeypatch.setattr(doctor, "NETWORK_HOSTS", hosts)
+    t0 = time.monotonic()
+    try:
+        checks = doctor.check_network(Settings(), timeout_s=0.5)
+    finally:
+        release.set()
+    assert time.monotonic() - t0 < 3.0  # in all, not per host
+    assert [c.name for c in checks] == ["a.example", "b.example", "c.example"]
+    assert all(not c.ok and "no answer within 0.5 s" in c.detail for c in checks)
+    assert doctor.NETWORK_PROBE_S <= 5 and doctor.MODEL_PROBE_S <= 5
 
 
 def test_cli_exit_status_follows_the_configured_backend(

@@ -85,13 +85,15 @@ def test_shared_client_is_per_configuration(tmp_path: Path) -> None:
     assert shared_client(a) is not shared_client(Settings(cache_dir=tmp_path, offline=True))
 
 
-def test_timeouts_are_retried_then_reported(tmp_path: Path) -> None:
+def test_a_timeout_is_reported_at_once_and_rests_the_host(tmp_path: Path) -> None:
     client = HttpClient(Settings(cache_dir=tmp_path), timeout_s=0.2, backoff_s=0.01)
     with ReplayServer({"/slow": [Canned(body="{}", delay_s=1.0)]}) as server:
         t0 = time.monotonic()
-        with pytest.raises(HttpError, match="failed after 2 tries: ReadTimeout"):
+        with pytest.raises(HttpError, match="failed after 1 try: ReadTimeout"):
             client.request("GET", server.url + "/slow", retries=1)
-    assert time.monotonic() - t0 < 2.0
+        with pytest.raises(HttpError, match=r"was unreachable .*ReadTimeout"):
+            client.request("GET", server.url + "/other", retries=1)
+    assert time.monotonic() - t0 < 2.0 and len(server.requests) == 1
 
 
 def _failing_transport(error: str, calls: list[str]) -> httpx.MockTransport:

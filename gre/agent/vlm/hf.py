@@ -21,7 +21,9 @@ import importlib
 import importlib.util
 import inspect
 import json
+import os
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -53,6 +55,22 @@ _IMAGE_CACHE = 8
 def _one_line(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+HUB_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def hub_offline() -> None:
+    """Keep huggingface_hub and transformers off the network (``--offline``).
+
+    They read these switches when first imported, so this runs before the import; a
+    huggingface_hub imported earlier in the process is switched over as well.
+    """
+    for name in HUB_OFFLINE_SWITCHES:
+        os.environ[name] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        setattr(constants, "HF_HUB_OFFLINE", True)  # noqa: B010 (a module read at call time)
 
 
 def _modules() -> tuple[Any, Any]:
@@ -262,6 +280,8 @@ class TransformersChat:
         return self._rt
 
     def _load_now(self) -> _Runtime:
+        if self.settings.offline:
+            hub_offline()  # before transformers (and huggingface_hub) are imported
         torch, transformers = _modules()
         device = resolve_device(torch, self.settings.hf_device)
         dtype = resolve_dtype(torch, self.settings.hf_dtype, device)

@@ -4,8 +4,12 @@ Images travel as base64 JPEG data URLs, downscaled to ``model_max_pixels`` and
 encoded once per photo. Structured output uses ``response_format`` of type
 ``json_schema`` (vLLM silently ignores the old ``guided_json`` field, so it is
 not used). Requests that meet 429, 5xx, time-outs or connection errors are
-retried with exponential backoff (honouring ``Retry-After``); a semaphore
-shared by every run of the process bounds the requests in flight.
+retried with exponential backoff (honouring ``Retry-After`` up to
+``min(MAX_BACKOFF_S, model_timeout_s)``; a longer one fails the request at once);
+a semaphore shared by every run of the process bounds the requests in flight.
+Each attempt ends within ``model_timeout_s`` in all (a wall-clock deadline, not a
+per-read time-out) and a reply over :data:`MAX_REPLY_BYTES` is refused
+(:func:`~gre.tools.support.http.bounded_fetch`).
 
 Function calling (``model_tool_calling``): a request's ``tools`` go out with
 ``tool_choice: "auto"`` and the reply's ``tool_calls`` come back as
@@ -39,8 +43,18 @@ from gre.agent.vlm.chat import (
 )
 from gre.agent.vlm.images import DataUrlCache
 from gre.config import Settings
+from gre.tools.support.http import (
+    CONNECT_TIMEOUT_S,
+    HttpError,
+    HttpResponse,
+    TooLarge,
+    bounded_fetch,
+    retry_after_s,
+)
 
 MAX_BACKOFF_S = 30.0
+MAX_REPLY_BYTES = 8 * 2**20
+"""The largest reply accepted from a model server (a completion of 32k tokens is ~0.2 MiB)."""
 
 _NO_TOOLS: set[str] = set()
 """Servers (base URLs) that refused ``tools`` in this process."""
@@ -197,8 +211,10 @@ class OpenAIChat:
     def models(self) -> list[str]:
         """The model ids the server lists (``GET /models``); raises ChatError."""
         try:
-            response = self._client.get(f"{self.url}/models")
-        except httpx.HTTPError as exc:
+            response = self._fetch("GET", f"{self.url}/models")
+        except TooLarge as exc:
+            raise ChatError(f"model server at {self.url} sent too much: {exc}") from None
+        except (httpx.HTTPError, HttpError) as exc:
             raise ChatError(f"model server at {self.url} unreachable: {_describe(exc)}") from None
         if response.status_code != 200:
             raise ChatError(
@@ -248,14 +264,22 @@ class OpenAIChat:
             body["tools"] = request.tools
             body["tool_choice"] = "auto"
         attempts = self.settings.model_retries + 1
+        timeout = self.settings.model_timeout_s
+        # waits between attempts never take the call past every attempt's time-out together
+        overall = time.monotonic() + timeout * attempts
+        patience = min(MAX_BACKOFF_S, timeout)
         last = ""
+        made = 0
         for attempt in range(attempts):
             t0 = time.perf_counter()
             wait: float | None = None
+            made += 1
             try:
                 with self._slots:
-                    response = self._client.post(f"{self.url}/chat/completions", json=body)
-            except httpx.HTTPError as exc:
+                    response = self._fetch("POST", f"{self.url}/chat/completions", json=body)
+            except TooLarge as exc:
+                raise ChatError(f"model server's reply refused: {exc}") from None
+            except (httpx.HTTPError, HttpError) as exc:
                 last = _describe(exc)
             else:
                 if response.status_code == 200:
@@ -267,10 +291,40 @@ class OpenAIChat:
                 if response.status_code != 429 and response.status_code < 500:
                     raise ChatError(f"model server refused the request: {last}")
                 wait = _retry_after(response)
+                room = min(patience, overall - time.monotonic())
+                if wait is not None and wait > room and attempt + 1 < attempts:
+                    raise ChatError(
+                        f"model server asks to retry after {wait:g} s, longer than gre waits "
+                        f"({max(0.0, room):.0f} s); {last}"
+                    )
             if attempt + 1 < attempts:
                 backoff = min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
-                time.sleep(wait if wait is not None else backoff * (0.5 + random.random() / 2))
-        raise ChatError(f"model server failed after {attempts} attempt(s): {last}")
+                pause = wait if wait is not None else backoff * (0.5 + random.random() / 2)
+                if time.monotonic() + pause > overall:
+                    break
+                time.sleep(pause)
+        raise ChatError(f"model server failed after {made} attempt(s): {last}")
+
+    def _fetch(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One exchange within ``model_timeout_s`` in all, the body capped; raises httpx's
+        errors and HttpError (TooSlow, TooLarge)."""
+        timeout = self.settings.model_timeout_s
+        got: HttpResponse = bounded_fetch(
+            self._client,
+            method,
+            url,
+            deadline_s=timeout,
+            max_bytes=MAX_REPLY_BYTES,
+            connect_s=min(CONNECT_TIMEOUT_S, timeout),
+            **kwargs,
+        )
+        # the body is decoded already: its encoding headers no longer apply
+        headers = {
+            k: v
+            for k, v in got.headers.items()
+            if k not in ("content-encoding", "transfer-encoding", "content-length")
+        }
+        return httpx.Response(got.status, headers=headers, content=got.content)
 
     def _refused_tools(self) -> None:
         if self.settings.model_tool_calling == "auto":
@@ -301,15 +355,15 @@ class OpenAIChat:
         self._client.close()
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: httpx.HTTPError | HttpError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        return f"timed out ({' '.join(str(exc).split())})"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return min(MAX_BACKOFF_S, max(0.0, float(value))) if value else None
-    except ValueError:
-        return None
+    """The seconds the server's ``Retry-After`` asks for, or None (never capped here)."""
+    return retry_after_s(response.headers.get("Retry-After"))

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from gre.agent.vlm.chat import ChatError, ChatRequest, ChatResponse, text_only
+from gre.agent.vlm.hf import hub_offline
 from gre.agent.vlm.images import DataUrlCache
 from gre.agent.vlm.openai_http import openai_messages
 from gre.config import Settings
@@ -64,6 +65,8 @@ class VLLMChat:
 
     def _load(self) -> Any:
         if self._llm is None:
+            if self.settings.offline:  # before vLLM imports transformers and the hub client
+                hub_offline()
             vllm = _vllm()
             try:
                 self._llm = vllm.LLM(

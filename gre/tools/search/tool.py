@@ -8,8 +8,11 @@ URL or title contain one of ``exclude`` are dropped and counted).
 Built-in providers, chosen by ``settings.search_provider``:
 
 * ``ddgs`` (default): the ``ddgs`` metasearch library (formerly duckduckgo-search). It does its
-  own HTTP, so calls are spaced process-wide (``DDGS_MIN_INTERVAL_S``) and retried with
-  exponential backoff on its rate-limit and time-out errors.
+  own HTTP, so calls are spaced process-wide (``DDGS_MIN_INTERVAL_S``), retried with
+  exponential backoff on its rate-limit and time-out errors, and bounded by the wall clock
+  (``DDGS_DEADLINE_S`` a search, retries included, and the photo's network budget). A search
+  that could not reach the engines (no answer in time, connection or name-lookup errors)
+  opens the process's breaker for ``ddgs``, so later searches fail at once.
 * ``searxng``: a SearXNG instance's JSON API (``settings.searxng_url``; the instance must list
   ``json`` under ``search.formats``), through gre's shared HTTP client.
 
@@ -40,7 +43,17 @@ from gre.config import Settings
 from gre.errors import GreError
 from gre.tools.base import Tool, ToolError, ToolOutput, ToolUnavailable, quote
 from gre.tools.support.cache import SqliteCache
-from gre.tools.support.http import HttpClient, HttpError, shared_client
+from gre.tools.support.http import (
+    BREAKER,
+    Breaker,
+    BudgetSpent,
+    HttpClient,
+    HttpError,
+    Overdue,
+    call_within,
+    current_budget,
+    shared_client,
+)
 
 PROVIDER_GROUP = "gre.search_providers"
 DEFAULT_PROVIDER = "ddgs"
@@ -50,6 +63,10 @@ DDGS_MIN_INTERVAL_S = 1.0
 DDGS_RETRIES = 2  # 3 tries: 2 s + 4 s of backoff fits the default 60 s tool limit
 DDGS_BACKOFF_S = 2.0
 DDGS_TIMEOUT_S = 10
+DDGS_DEADLINE_S = 20.0  # one search, retries included, by the wall clock
+DDGS_KEY = "ddgs"  # its name in the breaker
+# ddgs's messages when no engine could be reached (as against a parse or engine error)
+_DDGS_UNREACHABLE = ("connect", "dns", "resolve", "unreachable", "timed out", "timeout", "network")
 SEARXNG_MIN_INTERVAL_S = 1.0
 MAX_TITLE = 300
 MAX_SNIPPET = 600
@@ -191,7 +208,11 @@ _DDGS_TURN = Throttle()  # process-wide: every ddgs provider shares the engines'
 
 
 class DdgsProvider:
-    """Web search with the ``ddgs`` library; retries its rate-limit and time-out errors."""
+    """Web search with the ``ddgs`` library; retries its rate-limit and time-out errors.
+
+    ``breaker`` is the process's when built from settings (a fresh one by default), so a
+    search that could not reach the engines stops the next ones for the breaker's cooldown.
+    """
 
     name = "ddgs"
 
@@ -204,49 +225,105 @@ class DdgsProvider:
         backoff_s: float = DDGS_BACKOFF_S,
         sleep: Callable[[float], None] = time.sleep,
         throttle: Throttle | None = None,
+        deadline_s: float = DDGS_DEADLINE_S,
+        breaker: Breaker | None = None,
     ) -> None:
         self.factory = factory
         self.min_interval_s = min_interval_s
         self.retries = retries
         self.backoff_s = backoff_s
+        self.deadline_s = deadline_s
         self._sleep = sleep
         self._throttle = throttle if throttle is not None else _DDGS_TURN
+        self.breaker = breaker if breaker is not None else Breaker()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DdgsProvider:
         if find_spec("ddgs") is None:
             raise ToolUnavailable(NOT_INSTALLED)
-        return cls()
+        return cls(breaker=BREAKER)
 
     def search(self, query: str, max_results: int, region: str | None) -> list[SearchResult]:
+        budget = current_budget()
+        if budget is not None:
+            budget.check("web search (ddgs)")
+        self.breaker.check(DDGS_KEY)
+        started = time.monotonic()
+        allowed = self.deadline_s if budget is None else min(self.deadline_s, budget.left())
+        try:
+            return self._search(
+                query, max_results, region, started + allowed, allowed < self.deadline_s
+            )
+        finally:
+            if budget is not None:
+                budget.spend(time.monotonic() - started)
+
+    def _search(
+        self, query: str, max_results: int, region: str | None, deadline: float, by_budget: bool
+    ) -> list[SearchResult]:
         rate_limit_error, timeout_error, ddgs_error = _ddgs_errors()
         kwargs: dict[str, Any] = {"max_results": max_results}
         if region:
             kwargs["region"] = region
         tries = self.retries + 1
-        rate_limited = False
+        made = 0
+        rate_limited = out_of_time = False
         for attempt in range(tries):
             self._throttle.wait(self.min_interval_s, self._sleep)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                out_of_time = True
+                break
             try:
-                rows = self.factory().text(query, **kwargs)
+                with self.breaker.first_contact(DDGS_KEY, left):
+                    self.breaker.check(DDGS_KEY)
+                    made += 1
+                    left = deadline - time.monotonic()
+                    rows = call_within(
+                        lambda: self.factory().text(query, **kwargs), left, name="gre-ddgs"
+                    )
+                    self.breaker.answered(DDGS_KEY)
+            except Overdue:
+                if by_budget:  # cut short by the photo's budget: not the engines' fault
+                    raise BudgetSpent(
+                        "web search (ddgs) stopped: the photo's network budget is spent"
+                    ) from None
+                why = f"no answer within {self.deadline_s:g} s"
+                self.breaker.trip(DDGS_KEY, why)
+                raise ToolError(f"web search timed out (ddgs): {why}") from None
             except rate_limit_error:
+                self.breaker.answered(DDGS_KEY)  # the engines are there, only busy
                 rate_limited = True
             except timeout_error:
                 rate_limited = False
             except ddgs_error as exc:
                 message = " ".join(str(exc).split())
                 if "no results" in message.lower():
+                    self.breaker.answered(DDGS_KEY)
                     return []
                 if not _says_rate_limited(message):
+                    if any(m in message.lower() for m in _DDGS_UNREACHABLE):
+                        self.breaker.trip(DDGS_KEY, message[:100])
                     raise ToolError(f"web search failed (ddgs): {message[:200]}") from exc
+                self.breaker.answered(DDGS_KEY)
                 rate_limited = True
             else:
                 found = (make_result(r.get("title"), r.get("href"), r.get("body")) for r in rows)
                 return [r for r in found if r is not None][:max_results]
             if attempt + 1 < tries:
-                self._sleep(self.backoff_s * 2**attempt)
+                pause = self.backoff_s * 2**attempt
+                if time.monotonic() + pause >= deadline:
+                    out_of_time = True
+                    break
+                self._sleep(pause)
         what = "rate limited" if rate_limited else "timed out"
-        raise ToolError(f"web search {what} (ddgs) after {tries} tries")
+        if out_of_time and by_budget:
+            raise BudgetSpent(
+                f"web search {what} (ddgs) after {made} tries; the photo's network budget is spent"
+            )
+        if not rate_limited:
+            self.breaker.trip(DDGS_KEY, f"timed out after {made} tries")
+        raise ToolError(f"web search {what} (ddgs) after {made} tries")
 
 
 def _says_rate_limited(message: str) -> bool:
