@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Literal
@@ -18,10 +19,46 @@ from pydantic_settings import (
 from gre import __version__
 from gre.plugins import declared_names, unknown_name
 
+NOT_SETTINGS = frozenset({"GRE_CONFIG", "GRE_NETWORK_GUARD"})
+"""GRE_* variables that are read elsewhere, not settings."""
+
 
 def default_config_file() -> Path:
     """The config file read when GRE_CONFIG does not name another one."""
     return Path(os.environ.get("GRE_CONFIG") or Path(user_config_dir("gre")) / "config.toml")
+
+
+def _unknown(kind: str, names: list[str], known: list[str]) -> str:
+    """One line naming unknown keys, each with its likeliest intended key."""
+    by_lower = {k.lower(): k for k in known}
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {by_lower[close[0]]}?)" if close else name)
+    return f"unknown {kind}: {', '.join(parts)}"
+
+
+class _CheckedToml(TomlConfigSettingsSource):
+    """The TOML file, refusing a GRE_CONFIG that names no file and keys that are no setting."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        path = default_config_file()
+        named = os.environ.get("GRE_CONFIG")
+        if named and not Path(named).is_file():
+            raise ValueError(f"GRE_CONFIG names {named}, which is not a file")
+        super().__init__(settings_cls, toml_file=path)
+        unknown = sorted(set(self.toml_data) - set(settings_cls.model_fields))
+        if unknown:
+            fields = sorted(settings_cls.model_fields)
+            raise ValueError(f"{path}: {_unknown('setting', unknown, fields)}")
+
+
+def _check_environment(settings_cls: type[BaseSettings]) -> None:
+    """A GRE_* variable that names no setting is a mistake, not something to ignore."""
+    known = {f"GRE_{name.upper()}" for name in settings_cls.model_fields} | NOT_SETTINGS
+    unknown = sorted(k for k in os.environ if k.startswith("GRE_") and k not in known)
+    if unknown:
+        raise ValueError(_unknown("environment variable", unknown, sorted(known)))
 
 
 class Settings(BaseSettings):
@@ -120,5 +157,5 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
-        return init_settings, env_settings, toml
+        _check_environment(settings_cls)
+        return init_settings, env_settings, _CheckedToml(settings_cls)

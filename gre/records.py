@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from gre import __version__
 from gre.geo import valid_latlon
 
 Stage = Literal["scene", "details", "semantic"]
@@ -340,11 +348,57 @@ class PhotoInfo(_Record):
     bytes: int
 
 
-class Trace(_Record):
-    """Everything one photo's run did, in order: the product's record of its reasoning."""
+TRACE_SCHEMA_VERSION = 2
+"""Version of the :class:`Trace` shape. 2 added ``gre_version``, ``input_path``,
+``started_at`` and ``finished_at`` and nulled the deleted working copy's paths."""
 
-    schema_version: int = 1
-    photo: PhotoInfo | None = None
+
+class TracePhoto(_Record):
+    """The photo as a trace publishes it: :class:`PhotoInfo` less the working copy's path."""
+
+    path: str
+    work_path: str | None = Field(
+        default=None,
+        description="always null since schema 2: the working copy is deleted when the run ends",
+    )
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+
+def _without(value: Any, paths: frozenset[str]) -> Any:
+    """``value`` with every string in ``paths`` replaced by None, in nested lists and dicts."""
+    if isinstance(value, str):
+        return None if value in paths else value
+    if isinstance(value, dict):
+        return {k: _without(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, paths) for v in value]
+    return value
+
+
+class Trace(_Record):
+    """Everything one photo's run did, in order: the product's record of its reasoning.
+
+    Paths of files deleted when the run ends (the working copy) are null, wherever a
+    tool's input or output named them. Traces of schema 1 still read (their new fields
+    are filled in or left null).
+    """
+
+    schema_version: int = TRACE_SCHEMA_VERSION
+    gre_version: str | None = Field(
+        default_factory=lambda: __version__, description="the gre that made it (null: schema 1)"
+    )
+    input_path: str | None = Field(
+        default=None, description="the photo as given, kept when it could not be opened"
+    )
+    started_at: AwareDatetime | None = Field(default=None, description="ISO 8601, UTC")
+    finished_at: AwareDatetime | None = Field(default=None, description="ISO 8601, UTC")
+    photo: TracePhoto | None = Field(
+        default=None, description="the photo as opened (null when it could not be)"
+    )
     backend: str
     graph: str = "staged"
     model: str | None = None
@@ -362,3 +416,32 @@ class Trace(_Record):
     prediction: Prediction
     error: str | None = None
     duration_ms: float = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """A schema 1 trace: no gre version known, the input path is the photo's."""
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if not isinstance(version, int) or version >= 2:
+            return data
+        photo = data.get("photo")
+        path = photo.get("path") if isinstance(photo, dict) else None
+        return {"gre_version": None, "input_path": path, **data}
+
+    def forget_paths(self, *paths: str) -> Trace:
+        """A copy with ``paths`` (files deleted after the run) nulled in tool inputs and results."""
+        gone = frozenset(p for p in paths if p)
+        if not gone:
+            return self
+        calls = [c.model_copy(update={"params": _without(c.params, gone)}) for c in self.tool_calls]
+        evidence = [
+            e.model_copy(
+                update={
+                    "query": _without(e.query, gone),
+                    "result": _without(e.result, gone),
+                    "raw": _without(e.raw, gone),
+                }
+            )
+            for e in self.evidence
+        ]
+        return self.model_copy(update={"tool_calls": calls, "evidence": evidence})

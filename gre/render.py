@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +26,7 @@ from gre.events import (
     RunStart,
     StageDone,
     ToolDone,
+    ToolStart,
     Warned,
 )
 from gre.records import Hypothesis, PlaceClaim, Prediction, Trace
@@ -48,23 +50,37 @@ def _fmt_km(km: float | None) -> str:
     return f"{km:,.1f} km" if km < 100 else f"{km:,.0f} km"
 
 
+def _clip_left(text: str, width: int) -> str:
+    """The end of ``text`` (a path's file name matters most), "…" in front when cut."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def _clip(text: str, width: int = 90) -> str:
     text = " ".join(printable(str(text)).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class LiveRenderer:
-    """Prints each event of a run as it happens."""
+    """Prints each event of a run as it happens; on a terminal, a spinner names the tool
+    that is running (OCR can take seconds)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.position: tuple[int, int] | None = None
+        """(i, n) of the photo in a batch, shown in its heading."""
+        self._status: Status | None = None
 
     def __call__(self, event: Event) -> None:
+        if not isinstance(event, ToolStart):
+            self._stop()
         match event:
             case RunStart():
                 mode = "tools only, no model" if event.backend == "none" else event.backend
                 label = mode if event.backend == "none" else f"backend: {mode}"
-                self.console.rule(Text(f"{printable(event.path)}  ({label})", style="bold"))
+                where = f"photo {self.position[0]}/{self.position[1]}  " if self.position else ""
+                self.console.rule(Text(f"{where}{printable(event.path)}  ({label})", style="bold"))
+            case ToolStart():
+                self._spin(f"{event.tool} running …")
             case Prepared():
                 self._line((f"{event.tool}: {event.note}", "dim"), indent=0)
             case PhotoReady():
@@ -98,6 +114,24 @@ class LiveRenderer:
                 )
             case _:
                 pass
+
+    def _spin(self, message: str) -> None:
+        if not self.console.is_terminal:
+            return
+        if self._status is None:
+            self._status = Status(message, console=self.console, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(message)
+
+    def _stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def close(self) -> None:
+        """Stop the spinner (the run ended)."""
+        self._stop()
 
     def _line(self, *parts: tuple[str, str] | str, indent: int = 2) -> None:
         text = Text(" " * indent)
@@ -265,3 +299,46 @@ NO_MODEL_NOTICE = (
     "vision-language model: serve GRE or a Qwen2.5-VL model and set GRE_BACKEND, GRE_MODEL_URL "
     "and GRE_MODEL (README, section 'Models')."
 )
+
+
+def render_summary(console: Console, traces: list[Trace], width: int = 40) -> None:
+    """One row per photo of a batch: photo, answer, level, radius, confidence, time."""
+    table = Table(title=f"{len(traces)} photos", title_justify="left", show_edge=False)
+    for col in ("#", "photo", "answer", "level", "radius", "conf.", "time"):
+        table.add_column(
+            col, justify="right" if col in ("#", "radius", "conf.", "time") else "left"
+        )
+    for i, trace in enumerate(traces, start=1):
+        pred = trace.prediction
+        photo = trace.photo.path if trace.photo else (trace.input_path or "?")
+        if trace.error:
+            answer, level, radius, conf = Text("error", style="red"), "—", "—", "—"
+        elif pred.abstained or pred.lat is None:
+            answer, level, radius, conf = Text("unknown", style="yellow"), "—", "—", "—"
+        else:
+            answer = Text(_clip(pred.label, width))
+            level, radius, conf = pred.level, _fmt_km(pred.radius_km), f"{pred.confidence:.2f}"
+        table.add_row(
+            str(i),
+            Text(_clip_left(printable(str(photo)), width)),
+            answer,
+            level,
+            radius,
+            conf,
+            _fmt_ms(trace.duration_ms),
+        )
+    console.print(table)
+
+
+def printable_answer(trace: Trace) -> str:
+    """One line for a photo: its path, then its answer, abstention or error, and its time."""
+    pred = trace.prediction
+    photo = printable(trace.photo.path if trace.photo else (trace.input_path or "?"))
+    if trace.error:
+        what = "error"
+    elif pred.abstained or pred.lat is None or pred.lon is None:
+        what = "unknown"
+    else:
+        what = f"{printable(pred.label)} ({pred.level}, ± {_fmt_km(pred.radius_km)}, "
+        what += f"{pred.confidence:.2f})"
+    return f"{photo}: {what}, {_fmt_ms(trace.duration_ms)}"

@@ -54,7 +54,10 @@ def _isolated_config(
     for key in list(os.environ):
         if key.startswith("GRE_"):
             monkeypatch.delenv(key)
-    monkeypatch.setenv("GRE_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
+    empty = tmp_path_factory.getbasetemp() / "empty-config.toml"
+    if not empty.exists():
+        empty.write_text("")
+    monkeypatch.setenv("GRE_CONFIG", str(empty))
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from gre.cli.common import fail, load_settings, make_console, registered
+from gre.cli.common import fail, load_settings, make_console
 
 app = typer.Typer(
     name="gre",
@@ -28,6 +27,21 @@ def _register_eval() -> None:
     app.command("eval")(eval_command)
 
 
+def _register_locate() -> None:
+    from gre.cli.locate_command import locate_command
+
+    app.command("locate")(locate_command)
+
+
+_register_locate()  # first, so `gre --help` lists it first
+
+
+def _register_schema() -> None:
+    from gre.cli.schema_command import schema_command
+
+    app.command("schema")(schema_command)
+
+
 def _version(value: bool) -> None:
     if value:
         from gre import __version__
@@ -43,120 +57,6 @@ def main_callback(
     ] = False,
 ) -> None:
     """Tool-augmented geolocation reasoning for photos."""
-
-
-@app.command()
-def locate(
-    photos: Annotated[list[Path], typer.Argument(help="Photos to locate.", show_default=False)],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print each run's whole trace as one JSON line.")
-    ] = False,
-    geojson: Annotated[
-        Optional[Path],  # noqa: UP045 - typer needs Optional here
-        typer.Option("--geojson", help="Write the candidates as a GeoJSON FeatureCollection."),
-    ] = None,
-    ignore_metadata: Annotated[
-        bool, typer.Option("--ignore-metadata", help="Leave EXIF (GPS, time, camera) out.")
-    ] = False,
-    corroborate_gps: Annotated[
-        bool,
-        typer.Option(
-            "--corroborate-gps", help="With an EXIF GPS fix, still read the photo to check it."
-        ),
-    ] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
-    backend: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--backend", help=f"{registered('gre.backends')}; default none (tools only)."),
-    ] = None,
-    graph: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--graph", help=f"{registered('gre.graphs')}; default staged."),
-    ] = None,
-    model_url: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--model-url", help="OpenAI-compatible base URL (openai backend)."),
-    ] = None,
-    model: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--model", help="Model name served at --model-url, or a local path."),
-    ] = None,
-    script: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--script", help="StageResult JSON list for the scripted backend."),
-    ] = None,
-    max_steps: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option("--max-steps", help="Stage steps per photo (budget, 3..64)."),
-    ] = None,
-) -> None:
-    """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
-    from gre.agent.vlm import BackendError, make_backend
-    from gre.agent.vlm.backends import MODEL_RUNTIMES
-    from gre.export import to_geojson, write_json_atomic
-    from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction
-    from gre.textnorm import printable
-
-    settings = load_settings(
-        ignore_metadata=ignore_metadata or None,
-        corroborate_gps=corroborate_gps or None,
-        offline=offline or None,
-        backend=backend,
-        graph=graph,
-        model_url=model_url,
-        model=model,
-        max_steps=max_steps,
-    )
-    from gre.graphs.locator import Locator
-    from gre.graphs.specs import graph_registry
-    from gre.plugins import PluginError
-
-    try:
-        spec = graph_registry().get(settings.graph)
-        made = make_backend(settings, script=script)
-    except (BackendError, PluginError) as exc:
-        raise fail(str(exc)) from None
-    if spec.needs_text_model and not made.capabilities.generates_text:
-        made.close()
-        runtimes = "|".join(MODEL_RUNTIMES)
-        raise fail(
-            f"the {spec.name} graph needs a model backend that generates text "
-            f"(GRE_BACKEND={runtimes}); {settings.backend!r} does not"
-        )
-    try:
-        locator = Locator(settings, backend=made)
-    except PluginError as exc:
-        made.close()
-        raise fail(str(exc)) from None
-    out = make_console()
-    err = make_console(stderr=True)
-    failures = 0
-    traces = []
-    with locator:
-        live = None if as_json else LiveRenderer(out)
-        locator.prepare(live)
-        for photo in photos:
-            trace = locator.locate(photo, on_event=live)
-            traces.append(trace)
-            if trace.error:
-                failures += 1
-                message = f"error: {printable(trace.error)}"
-                err.print(message, markup=False, highlight=False, soft_wrap=True)
-            if as_json:
-                sys.stdout.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False))
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-            else:
-                render_prediction(out, trace)
-        if geojson is not None:
-            try:
-                write_json_atomic(geojson, to_geojson(traces))
-            except OSError as exc:
-                raise fail(f"cannot write {geojson}: {exc.strerror or exc}", 1) from None
-        if not as_json and locator.backend.name == "none":
-            out.print(NO_MODEL_NOTICE, style="dim", markup=False)
-    if failures:
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -206,6 +106,7 @@ def tools_list(
             "name": spec.name,
             "package": spec.package,
             "needs_network": spec.needs_network,
+            "network": spec.network,
             "description": spec.description,
         }
         for spec in registry.specs.values()
@@ -224,8 +125,8 @@ def tools_list(
         table.add_row(
             str(row["name"]),
             str(row["package"]),
-            "yes" if row["needs_network"] else "no",
-            Text(str(row["description"])),
+            str(row["network"]),
+            Text(_first_sentence(str(row["description"]))),
         )
     console.print(table)
     for error in registry.load_errors:
@@ -244,6 +145,23 @@ def _parse_args(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             params[key] = value
     return params
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a description, for the table (`--json` has it all)."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def _unknown_fields(names: list[str], known: list[str]) -> str:
+    import difflib
+
+    parts = []
+    for n in names:
+        close = difflib.get_close_matches(n, known, n=1, cutoff=0.6)
+        parts.append(f"{n} (did you mean {close[0]}?)" if close else n)
+    return f"unknown input field(s): {', '.join(parts)}; fields: {', '.join(known)}"
 
 
 @tools_app.command("run")
@@ -276,6 +194,10 @@ def tools_run(
     try:
         if name not in box.registry.specs:
             raise fail(f"no tool named {name!r}; known: {', '.join(box.registry.names())}")
+        fields = box.registry.specs[name].cls.input_model.model_fields
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise fail(f"{name}: {_unknown_fields(unknown, sorted(fields))}")
         box.prepare(name)
         out, call = box.call(name, params, stage="cli", call_id="t1")
     finally:
@@ -322,8 +244,17 @@ def report(
         bool,
         typer.Option("--skip-bad", help="Skip log lines that are not valid records (counted)."),
     ] = False,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples", help="Also list every sample: status, error, level, confidence, reason."
+        ),
+    ] = False,
 ) -> None:
-    """Metrics of evaluation runs: accuracy at 1-2500 km with 95% intervals, error, GeoScore."""
+    """Metrics of evaluation runs: accuracy at 1-2500 km with 95% intervals, error, GeoScore.
+
+    Tables fit the terminal's width; compared runs also show how their settings differ.
+    """
     from gre.eval.log import LogLineError
     from gre.eval.report import report as make_report
 
@@ -332,7 +263,13 @@ def report(
     console = None if as_json else make_console()
     try:
         result = make_report(
-            groups, out, console=console, bootstrap=bootstrap, seed=seed, skip_bad=skip_bad
+            groups,
+            out,
+            console=console,
+            bootstrap=bootstrap,
+            seed=seed,
+            skip_bad=skip_bad,
+            samples=samples,
         )
     except LogLineError as exc:
         raise fail(f"{exc} (--skip-bad skips bad lines)") from None
@@ -351,6 +288,7 @@ def report(
 
 
 _register_eval()
+_register_schema()
 
 
 def main() -> None:

@@ -54,7 +54,12 @@ def eval_command(
         int, typer.Option("--max-attempts", help="Attempts per photo before it counts as failed.")
     ] = 2,
     use_metadata: Annotated[
-        bool, typer.Option("--use-metadata", help="Let the agent read EXIF (off by default).")
+        bool,
+        typer.Option(
+            "--use-metadata",
+            help="Let the agent read EXIF (off by default; refused for a folder dataset, "
+            "whose truth is that EXIF).",
+        ),
     ] = False,
     web: Annotated[
         bool, typer.Option("--web", help="Allow network tools (web search drops leaked results).")

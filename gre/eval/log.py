@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -125,6 +125,10 @@ class SampleStart(BaseModel):
     session: str | None = Field(
         default=None, description="the process run that made the attempt (None in older logs)"
     )
+
+
+LogRecord = Annotated[RunHeader | SampleStart | SampleResult, Field(discriminator="type")]
+"""Any line of a run log (``gre schema log`` prints its JSON Schema)."""
 
 
 class LogContents(BaseModel):

@@ -1,5 +1,7 @@
 """The report's PNG plots, drawn with matplotlib's Agg canvas (no pyplot, no GUI, no global state).
 
+Each ``draw_*`` function returns its figure (to inspect); the others save it as a PNG.
+Every bar carries its value, and a bar of height 0 is drawn as a thin line with a "0".
 This module imports matplotlib at the top; import it lazily (``gre.eval.report`` does).
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from gre.eval.metrics import THRESHOLD_NAMES, Summary
@@ -23,6 +26,10 @@ MIN_KM = 0.1
 MAX_KM = math.pi * EARTH_RADIUS_KM
 """Half the circumference (≈ 20 015 km): no error is larger."""
 DPI = 120
+ZERO_MARKER = "zero-bar"
+"""The gid of the line drawn on a bar of height 0, so that an empty bar is still seen."""
+CROWDED = 12
+"""Above this many bars in a panel their labels are turned upright."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ def _colors(n: int) -> list[str]:
 
 def error_cdf(runs: Sequence[Series], path: Path) -> Path:
     """Share of all samples within d km against d (log axis); misses keep a curve below 1."""
+    return _save(draw_error_cdf(runs), path)
+
+
+def draw_error_cdf(runs: Sequence[Series]) -> Figure:
+    """The figure of :func:`error_cdf`."""
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax: Axes = fig.add_subplot()
     for s, color in zip(runs, _colors(len(runs)), strict=True):
@@ -85,7 +97,7 @@ def error_cdf(runs: Sequence[Series], path: Path) -> Path:
     ax.grid(True, which="major", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return fig
 
 
 def _thresholds(runs: Sequence[Series]) -> list[float]:
@@ -97,14 +109,45 @@ def _thresholds(runs: Sequence[Series]) -> list[float]:
     return sorted(seen)
 
 
+def _label_bars(
+    ax: Axes, bars: BarContainer, heights: Sequence[float | None], crowded: bool
+) -> None:
+    """A value label on every bar, and a marker line on each bar of height 0.
+
+    A zero reads "0"; None (a run without that category) reads "–" and gets no marker.
+    """
+    labels = ["–" if h is None else "0" if h == 0 else f"{h:.1f}" for h in heights]
+    ax.bar_label(
+        bars, labels=labels, fontsize=6 if crowded else 7, padding=2, rotation=90 if crowded else 0
+    )
+    for bar, h in zip(bars.patches, heights, strict=True):
+        if h == 0:
+            x = bar.get_x()
+            ax.hlines(
+                0,
+                x,
+                x + bar.get_width(),
+                colors=[bar.get_facecolor()],
+                linewidth=2.5,
+                clip_on=False,
+                gid=ZERO_MARKER,
+            )
+
+
 def accuracy_bars(runs: Sequence[Series], path: Path) -> Path:
     """Accuracy at each threshold, one bar per run, with the bootstrap interval as error bars."""
+    return _save(draw_accuracy_bars(runs), path)
+
+
+def draw_accuracy_bars(runs: Sequence[Series]) -> Figure:
+    """The figure of :func:`accuracy_bars`."""
     thresholds = _thresholds(runs)
     fig = Figure(figsize=(max(6.0, 1.4 * len(thresholds) + 0.5 * len(runs)), 4.8))
     fig.set_layout_engine("constrained")
     ax: Axes = fig.add_subplot()
     x = np.arange(len(thresholds), dtype=np.float64)
     width = 0.8 / max(1, len(runs))
+    crowded = len(thresholds) * len(runs) > CROWDED
     for i, (s, color) in enumerate(zip(runs, _colors(len(runs)), strict=True)):
         acc = [s.summary.accuracy.get(t, 0.0) for t in thresholds]
         ci = [s.summary.ci.get(t, (a, a)) for t, a in zip(thresholds, acc, strict=True)]
@@ -121,16 +164,16 @@ def accuracy_bars(runs: Sequence[Series], path: Path) -> Path:
             capsize=2,
             error_kw={"elinewidth": 0.8, "ecolor": "0.25"},
         )
-        if len(runs) <= 3:
-            ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        _label_bars(ax, bars, [float(h) for h in heights], crowded)
     ax.set_xticks(x, [_threshold_label(t) for t in thresholds])
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 112)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("% of samples within")
     ax.set_title("Accuracy by threshold (95% bootstrap intervals)")
     ax.grid(True, axis="y", alpha=0.3)
     if runs:
         ax.legend(fontsize=8, loc="upper left")
-    return _save(fig, path)
+    return fig
 
 
 def _category_n(runs: Sequence[Series], name: str) -> str:
@@ -143,6 +186,14 @@ def category_bars(
     runs: Sequence[Series], path: Path, thresholds: Sequence[float] = (25.0, 750.0)
 ) -> Path | None:
     """Per-category accuracy at each of ``thresholds`` (one panel each); None without categories."""
+    fig = draw_category_bars(runs, thresholds)
+    return None if fig is None else _save(fig, path)
+
+
+def draw_category_bars(
+    runs: Sequence[Series], thresholds: Sequence[float] = (25.0, 750.0)
+) -> Figure | None:
+    """The figure of :func:`category_bars`; None without categories."""
     categories: dict[str, None] = {}
     for s in runs:
         for name in s.summary.per_category:
@@ -156,21 +207,25 @@ def category_bars(
     axes = fig.subplots(len(thresholds), 1, squeeze=False)[:, 0]
     x = np.arange(len(names), dtype=np.float64)
     width = 0.8 / max(1, len(runs))
+    crowded = len(names) * len(runs) > CROWDED
     for ax, t in zip(axes, thresholds, strict=True):
         for i, (s, color) in enumerate(zip(runs, _colors(len(runs)), strict=True)):
             heights = [
                 s.summary.per_category[c].accuracy.get(t, 0.0) * 100
                 if c in s.summary.per_category
-                else 0.0
+                else None
                 for c in names
             ]
             offset = (i - (len(runs) - 1) / 2) * width
-            ax.bar(x + offset, heights, width, color=color, label=s.label)
+            drawn = [h or 0.0 for h in heights]
+            bars = ax.bar(x + offset, drawn, width, color=color, label=s.label)
+            _label_bars(ax, bars, heights, crowded)
         ax.set_xticks(x, [f"{c}\n(n={_category_n(runs, c)})" for c in names], fontsize=8)
-        ax.set_ylim(0, 100)
+        ax.set_ylim(0, 118)
+        ax.set_yticks(range(0, 101, 25))
         ax.set_ylabel("% within")
         ax.set_title(f"{THRESHOLD_NAMES.get(t, '')} {t:g} km by category".strip(), fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
     if len(runs) > 1:
         axes[0].legend(fontsize=8)
-    return _save(fig, path)
+    return fig

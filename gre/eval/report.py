@@ -3,38 +3,50 @@
 The main table follows the paper's layout (rows = runs; accuracy at Street
 1 km / City 25 km / Region 200 km / Country 750 km / Continent 2500 km, then
 median and mean error, GeoScore and counts). Later runs show their difference
-from the first. Runs on different datasets are compared only with a warning;
-shards of one run can be merged into one.
+from the first, and the settings they differ in (from their log headers). Runs on
+different datasets are compared only with a warning; shards of one run can be merged
+into one. A per-sample table is optional. In the terminal every table fits the
+console's width: headers abbreviated, then split by columns, then one block per row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from gre.errors import GreError
 from gre.eval.log import RESULT_CONFIG, RESULT_SETTINGS, RunHeader, SampleResult, scan_log
 from gre.eval.metrics import THRESHOLD_NAMES, Summary, sample_error_km, summarize
+from gre.textnorm import printable
 
 __all__ = [
+    "ConfigDifference",
     "Report",
     "ReportError",
     "RunData",
     "RunEntry",
+    "SampleRow",
     "build_report",
+    "config_differences",
+    "fitted",
     "load_run",
     "merge_runs",
     "render",
     "report",
+    "sample_rows",
     "to_markdown",
     "write_files",
 ]
@@ -70,6 +82,18 @@ class RunData:
         return [sample_error_km(r) for r in self.results.values()]
 
 
+class SampleRow(BaseModel):
+    """One sample of a run, as ``--samples`` lists it."""
+
+    sample_id: str
+    status: str
+    error_km: float | None = None
+    level: str | None = None
+    confidence: float | None = None
+    category: str | None = None
+    reason: str = Field(default="", description="why it failed or abstained, or the answer's why")
+
+
 class RunEntry(BaseModel):
     """One run of a report."""
 
@@ -77,17 +101,31 @@ class RunEntry(BaseModel):
     paths: list[str]
     run_ids: list[str]
     created_at: str
+    gre_version: str = ""
     dataset: dict[str, Any]
     config: dict[str, Any]
     shards: list[tuple[int, int]]
     expected: int | None
     summary: Summary
+    samples: list[SampleRow] = Field(
+        default_factory=list, description="per-sample rows, by sample id (with --samples)"
+    )
+
+
+class ConfigDifference(BaseModel):
+    """A setting on which compared runs differ, from their log headers."""
+
+    key: str
+    values: list[Any] = Field(description="one per run, in order; null where not recorded")
 
 
 class Report(BaseModel):
     """What ``gre report --json`` prints."""
 
     runs: list[RunEntry]
+    config_differences: list[ConfigDifference] = Field(
+        default_factory=list, description="settings that differ between the compared runs"
+    )
     warnings: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(
         default_factory=list, description="bad log lines skipped (--skip-bad), one note per log"
@@ -241,10 +279,69 @@ def _comparison_warnings(runs: Sequence[RunData]) -> list[str]:
     return warnings
 
 
+_HEADER_KEYS = ("gre_version", "git_revision")
+"""Header fields compared besides the config (the code that made each run)."""
+
+
+def config_differences(runs: Sequence[RunData]) -> list[ConfigDifference]:
+    """The settings that differ between ``runs``: result-changing ones first, then the rest."""
+    if len(runs) < 2:
+        return []
+    configs = [run.header.config for run in runs]
+    others = sorted({k for c in configs for k in c} - set(_CONFIG_KEYS))
+    found: list[ConfigDifference] = []
+    for key in (*_CONFIG_KEYS, *others):
+        values = [c.get(key) for c in configs]
+        if len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1:
+            found.append(ConfigDifference(key=key, values=values))
+    for key in _HEADER_KEYS:
+        values = [getattr(run.header, key) for run in runs]
+        if len(set(values)) > 1:
+            found.append(ConfigDifference(key=key, values=values))
+    return found
+
+
+def _one_line(text: str) -> str:
+    return printable(" ".join(text.split()))
+
+
+def _reason(result: SampleResult) -> str:
+    """Why a sample failed or abstained; for an answer, its why when the trace was kept."""
+    if result.error:
+        return _one_line(result.error)
+    prediction = (result.trace or {}).get("prediction")
+    why = prediction.get("reason") if isinstance(prediction, dict) else None
+    return _one_line(why) if isinstance(why, str) else ""
+
+
+def sample_rows(run: RunData) -> list[SampleRow]:
+    """One row per sample of ``run``, by sample id."""
+    return [
+        SampleRow(
+            sample_id=r.sample_id,
+            status=r.status,
+            error_km=sample_error_km(r),
+            level=r.level,
+            confidence=r.confidence,
+            category=r.category,
+            reason=_reason(r),
+        )
+        for _, r in sorted(run.results.items())
+    ]
+
+
 def build_report(
-    runs: Sequence[RunData], *, bootstrap: int = 1000, seed: int = 0, warnings: Sequence[str] = ()
+    runs: Sequence[RunData],
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    warnings: Sequence[str] = (),
+    samples: bool = False,
 ) -> Report:
-    """Summaries of ``runs`` (the first is the baseline) and what to be careful about."""
+    """Summaries of ``runs`` (the first is the baseline) and what to be careful about.
+
+    ``samples`` adds each run's per-sample rows.
+    """
     if not runs:
         raise ReportError("no runs to report")
     entries = [
@@ -253,16 +350,19 @@ def build_report(
             paths=[str(p) for p in run.paths],
             run_ids=run.run_ids,
             created_at=run.header.created_at,
+            gre_version=run.header.gre_version,
             dataset=run.header.dataset,
             config=run.header.config,
             shards=run.shards,
             expected=run.expected,
             summary=summarize(run.results.values(), bootstrap=bootstrap, seed=seed),
+            samples=sample_rows(run) if samples else [],
         )
         for run in runs
     ]
     return Report(
         runs=entries,
+        config_differences=config_differences(runs),
         warnings=[*warnings, *_comparison_warnings(runs)],
         skipped=[note for run in runs for note in run.skipped],
     )
@@ -286,7 +386,15 @@ class _Table:
     section_ends: set[int] = field(default_factory=set)
     caption: str = ""
     text_columns: int = 1
-    """How many leading columns hold text (left-aligned); the rest are numbers."""
+    """How many leading columns name the row (left-aligned, repeated when a table is split)."""
+    short: list[str] | None = None
+    """Narrow headers for the terminal (a line break allowed); default: ``columns``."""
+    left: frozenset[int] = frozenset()
+    """Other text columns (left-aligned); the rest hold numbers."""
+    wrap: frozenset[int] = frozenset()
+    """Columns of free text that may wrap in the terminal."""
+    breaks: tuple[int, ...] = ()
+    """Columns where a table too wide for the terminal is best split."""
 
 
 def _pct(x: float) -> str:
@@ -330,9 +438,17 @@ def _with_delta(text: str, delta: _Cell | None) -> _Cell:
     return _Cell(text, delta.delta, delta.better)
 
 
+_SHORT_NAMES = {"Continent": "Cont."}
+
+
 def _threshold_column(t: float) -> str:
     name = THRESHOLD_NAMES.get(t)
     return f"{name} {t:g} km" if name else f"{t:g} km"
+
+
+def _threshold_short(t: float) -> str:
+    name = THRESHOLD_NAMES.get(t)
+    return f"{_SHORT_NAMES.get(name, name)}\n{t:g} km" if name else f"{t:g} km"
 
 
 def _main_table(report: Report) -> _Table:
@@ -350,6 +466,17 @@ def _main_table(report: Report) -> _Table:
             "Abstained",
             "Failed",
         ],
+        short=[
+            "Run",
+            *(_threshold_short(t) for t in thresholds),
+            "Median\nkm",
+            "Mean\nkm",
+            "Geo-\nScore",
+            "n",
+            "Abst.",
+            "Fail.",
+        ],
+        breaks=(1 + len(thresholds),),
     )
     base = runs[0].summary
     for i, run in enumerate(runs):
@@ -382,6 +509,7 @@ def _ci_table(report: Report) -> _Table | None:
     table = _Table(
         title=f"{s0.confidence:.0%} bootstrap confidence intervals (% of samples within)",
         columns=["Run", *(_threshold_column(t) for t in thresholds)],
+        short=["Run", *(_threshold_short(t) for t in thresholds)],
         caption=f"percentile bootstrap, {s0.bootstrap} resamples of the samples, seed {s0.seed}",
     )
     for run in runs:
@@ -416,6 +544,13 @@ def _category_table(report: Report) -> _Table | None:
             *(_threshold_column(t) for t in thresholds),
             "Median km",
         ],
+        short=[
+            "Category",
+            *(["Run"] if multi else []),
+            "n",
+            *(_threshold_short(t) for t in thresholds),
+            "Median\nkm",
+        ],
         text_columns=2 if multi else 1,
     )
     base_cats = report.runs[0].summary.per_category
@@ -441,19 +576,33 @@ def _category_table(report: Report) -> _Table | None:
     return table
 
 
+def _created(text: str) -> str:
+    """A header's ISO time as ``YYYY-MM-DD HH:MM`` (UTC when it says so); else as given."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if when.utcoffset() == dt.timedelta(0):
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M%z") if when.tzinfo else when.strftime("%Y-%m-%d %H:%M")
+
+
 def _runs_table(report: Report) -> _Table:
+    sharded = any(run.shards != [(1, 1)] for run in report.runs)
+    columns = ["Run", "Run id", "Dataset", "Model", "Graph", *(["Shard"] if sharded else [])]
     table = _Table(
         title="Runs",
-        columns=["Run", "Run id", "Dataset", "Model", "Graph", "Shard", "Created"],
-        text_columns=7,
+        columns=[*columns, "Created"],
+        left=frozenset(range(len(columns) + 1)),
+        wrap=frozenset({1, 2, 3}),
     )
     for run in report.runs:
         ds = run.dataset
         dataset = str(ds.get("name") or "?")
         if ds.get("content_hash"):
             dataset += f" ({str(ds['content_hash'])[:12]})"
-        shards = ", ".join(f"{k}/{n}" for k, n in run.shards)
         model = run.config.get("model") or run.config.get("backend") or "–"
+        shards = ", ".join(f"{k}/{n}" for k, n in run.shards)
         table.rows.append(
             [
                 _Cell(run.label),
@@ -461,42 +610,236 @@ def _runs_table(report: Report) -> _Table:
                 _Cell(dataset),
                 _Cell(str(model)),
                 _Cell(str(run.config.get("graph") or "–")),
-                _Cell(shards),
-                _Cell(run.created_at),
+                *([_Cell(shards)] if sharded else []),
+                _Cell(_created(run.created_at)),
+            ]
+        )
+    return table
+
+
+_VALUE_NOTES = {
+    ("ignore_metadata", True): "EXIF not read",
+    ("ignore_metadata", False): "EXIF read",
+    ("offline", True): "no network tools",
+    ("offline", False): "network tools",
+}
+
+
+def _setting(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    note = _VALUE_NOTES.get((key, value)) if isinstance(value, bool) else None
+    return _one_line(f"{text} ({note})" if note else text)
+
+
+def _config_table(report: Report) -> _Table | None:
+    if not report.config_differences:
+        return None
+    runs = report.runs
+    table = _Table(
+        title="Configuration differences",
+        columns=["Setting", *(run.label for run in runs)],
+        left=frozenset(range(len(runs) + 1)),
+        wrap=frozenset(range(1, len(runs) + 1)),
+        caption="from the runs' log headers; – where a run did not record it",
+    )
+    for diff in report.config_differences:
+        table.rows.append([_Cell(diff.key), *(_Cell(_setting(diff.key, v)) for v in diff.values)])
+    return table
+
+
+REASON_CHARS = 60
+"""How much of a sample's reason the tables show (report.json keeps all of it)."""
+
+
+def _short(text: str, limit: int = REASON_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _samples_table(run: RunEntry) -> _Table:
+    table = _Table(
+        title=f"Samples of {run.label}",
+        columns=["Sample", "Status", "Error km", "Level", "Confidence", "Category", "Reason"],
+        short=["Sample", "Status", "Error\nkm", "Level", "Conf.", "Category", "Reason"],
+        left=frozenset({1, 3, 5, 6}),
+        wrap=frozenset({6}),
+    )
+    for row in run.samples:
+        conf = "–" if row.confidence is None else f"{row.confidence:.2f}"
+        table.rows.append(
+            [
+                _Cell(_one_line(row.sample_id)),
+                _Cell(row.status),
+                _Cell(_km(row.error_km)),
+                _Cell(row.level or "–"),
+                _Cell(conf),
+                _Cell(_one_line(row.category) if row.category else "–"),
+                _Cell(_short(row.reason)),
             ]
         )
     return table
 
 
 def _tables(report: Report) -> list[_Table]:
-    tables = [_runs_table(report), _main_table(report)]
+    tables = [_runs_table(report)]
+    tables += [t for t in (_config_table(report),) if t is not None]
+    tables.append(_main_table(report))
     tables += [t for t in (_ci_table(report), _category_table(report)) if t is not None]
+    tables += [_samples_table(run) for run in report.runs if run.samples]
     return tables
 
 
-def _rich_table(spec: _Table) -> Table:
-    table = Table(title=spec.title, caption=spec.caption or None, title_justify="left")
-    for i, name in enumerate(spec.columns):
-        table.add_column(name, justify="left" if i < spec.text_columns else "right")
-    for i, row in enumerate(spec.rows):
+# --- the terminal: each table fitted to the console's width ------------------------------------
+
+WRAP_MIN = 12
+"""The narrowest a free-text column is made in the terminal before a table is split."""
+
+
+def _rich_table(
+    spec: _Table,
+    *,
+    compact: bool = False,
+    cols: Sequence[int] | None = None,
+    title: str = "",
+    caption: bool = True,
+) -> Table:
+    """``spec`` (or its columns ``cols``) as a rich table.
+
+    Compact: narrow headers, no borders, each difference on its own line. Free-text
+    columns fold their words rather than cut them.
+    """
+    chosen = list(cols) if cols is not None else list(range(len(spec.columns)))
+    names = spec.short if compact and spec.short else spec.columns
+    style: dict[str, Any] = (
+        {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "collapse_padding": True}
+        if compact
+        else {}
+    )
+    table = Table(
+        title=title or spec.title,
+        caption=spec.caption if caption and spec.caption else None,
+        title_justify="left",
+        caption_justify="left",
+        **style,
+    )
+    for i in chosen:
+        left = i < spec.text_columns or i in spec.left
+        wraps = i in spec.wrap
+        table.add_column(
+            names[i],
+            justify="left" if left else "right",
+            no_wrap=not wraps,
+            overflow="fold" if wraps else "ellipsis",
+        )
+    for n, row in enumerate(spec.rows):
         cells = []
-        for cell in row:
+        for i in chosen:
+            cell = row[i]
             text = Text(cell.text)
             if cell.delta:
-                style = {True: "green", False: "red", None: "dim"}[cell.better]
-                text.append(f" {cell.delta}", style=style)
+                style_ = {True: "green", False: "red", None: "dim"}[cell.better]
+                text.append(f"\n{cell.delta}" if compact else f" {cell.delta}", style=style_)
             cells.append(text)
-        table.add_row(*cells, end_section=i in spec.section_ends)
+        table.add_row(*cells, end_section=n in spec.section_ends)
     return table
 
 
+def _width(console: Console, table: Table, *, cap: bool = True) -> int:
+    """How wide ``table`` prints unwrapped; with ``cap``, its free text at :data:`WRAP_MIN`."""
+    wrapping = [c for c in table.columns if not c.no_wrap] if cap else []
+    for column in wrapping:
+        column.max_width = WRAP_MIN
+    try:
+        return Measurement.get(console, console.options.update_width(1 << 16), table).maximum
+    finally:
+        for column in wrapping:
+            column.max_width = None
+
+
+def _groups(spec: _Table, fits: Callable[[list[int]], bool]) -> list[list[int]] | None:
+    """The non-naming columns in consecutive groups that fit beside the naming ones."""
+    keys = list(range(spec.text_columns))
+    rest = list(range(spec.text_columns, len(spec.columns)))
+    if not rest:
+        return None
+    cuts = sorted(i for i in spec.breaks if rest[0] < i <= rest[-1])
+    bounds = [rest[0], *cuts, len(spec.columns)]
+    segments = [list(range(lo, hi)) for lo, hi in itertools.pairwise(bounds)]
+    groups: list[list[int]] = []
+    for segment in segments:
+        if groups and fits(keys + groups[-1] + segment):
+            groups[-1] += segment
+        elif fits(keys + segment):
+            groups.append(segment)
+        else:
+            for i in segment:
+                if groups and fits([*keys, *groups[-1], i]):
+                    groups[-1].append(i)
+                elif fits([*keys, i]):
+                    groups.append([i])
+                else:
+                    return None
+    return [keys + g for g in groups] or None
+
+
+def _stacked(spec: _Table, width: int) -> Text:
+    """The table as one block per row: its name, then ``header value`` pairs packed in lines."""
+    out = Text()
+    out.append(spec.title + "\n", style="italic")
+    for row in spec.rows:
+        name = "  ".join(c.text for c in row[: spec.text_columns] if c.text)
+        out.append(name + "\n", style="bold")
+        line = ""
+        named = zip(spec.columns, row, strict=True)
+        for header, cell in list(named)[spec.text_columns :]:
+            item = f"{header} {cell.text}" + (f" ({cell.delta})" if cell.delta else "")
+            if line and len(line) + 2 + len(item) > width:
+                out.append(line + "\n")
+                line = ""
+            line = f"{line}  {item}" if line else f"  {item}"
+        if line:
+            out.append(line + "\n")
+    if spec.caption:
+        out.append(spec.caption + "\n", style="dim")
+    return out
+
+
+def fitted(console: Console, spec: _Table) -> list[Table | Text]:
+    """``spec`` as it fits the console: whole, compact, its free text wrapped, split by
+    columns, else stacked."""
+    width = console.width
+    for cap in (False, True):
+        for compact in (False, True):
+            table = _rich_table(spec, compact=compact)
+            if _width(console, table, cap=cap) <= width:
+                return [table]
+
+    def fits(cols: list[int]) -> bool:
+        return _width(console, _rich_table(spec, compact=True, cols=cols)) <= width
+
+    groups = _groups(spec, fits)
+    if groups is None or len(groups) == 1:
+        return [_stacked(spec, width)]
+    parts: list[Table | Text] = []
+    for n, cols in enumerate(groups, start=1):
+        title = f"{spec.title} ({n}/{len(groups)})"
+        last = n == len(groups)
+        parts.append(_rich_table(spec, compact=True, cols=cols, title=title, caption=last))
+    return parts
+
+
 def render(console: Console, report: Report) -> None:
-    """The report's tables and warnings, printed to ``console``."""
+    """The report's tables and warnings, printed to ``console`` within its width."""
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     for spec in _tables(report):
-        console.print(_rich_table(spec))
+        for part in fitted(console, spec):
+            console.print(part)
     console.print(Text(METHOD_NOTE, style="dim"))
+
+
+# --- Markdown ----------------------------------------------------------------------------------
 
 
 def _md_escape(text: str) -> str:
@@ -506,7 +849,10 @@ def _md_escape(text: str) -> str:
 def _md_table(spec: _Table) -> str:
     lines = [f"### {spec.title}", ""]
     lines.append("| " + " | ".join(_md_escape(c) for c in spec.columns) + " |")
-    align = [":--" if i < spec.text_columns else "--:" for i in range(len(spec.columns))]
+    align = [
+        ":--" if i < spec.text_columns or i in spec.left else "--:"
+        for i in range(len(spec.columns))
+    ]
     lines.append("|" + "|".join(align) + "|")
     for row in spec.rows:
         cells = [c.text + (f" ({c.delta})" if c.delta else "") for c in row]
@@ -593,13 +939,15 @@ def report(
     plots: bool = True,
     write: bool = True,
     skip_bad: bool = False,
+    samples: bool = False,
 ) -> Report:
     """Read, summarise, print (to ``console`` if given) and write a report of ``runs``.
 
     Each entry of ``runs`` is a log, or a group of shard logs merged into one
     run; the first run is the baseline of the comparison. ``out`` defaults to
     :func:`default_out` of the first log; it is made before anything is printed.
-    ``skip_bad`` skips bad log lines (listed in ``Report.skipped``). Raises
+    ``skip_bad`` skips bad log lines (listed in ``Report.skipped``); ``samples``
+    adds a table of each run's samples (and their rows in report.json). Raises
     ReportError or LogError (both ValueErrors, one-line messages); OSError when
     ``out`` cannot be written.
     """
@@ -616,7 +964,7 @@ def report(
     if write and plots and not have_matplotlib():
         plots = False
         warnings.append(f"no plots: matplotlib is not installed ({MATPLOTLIB_HINT})")
-    result = build_report(data, bootstrap=bootstrap, seed=seed, warnings=warnings)
+    result = build_report(data, bootstrap=bootstrap, seed=seed, warnings=warnings, samples=samples)
     first = runs[0] if isinstance(runs[0], Path) else runs[0][0]
     folder = out or default_out(first)
     if write:

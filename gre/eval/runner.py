@@ -309,6 +309,11 @@ class Runner:
         *,
         locator_factory: Callable[[Settings], Locator] | None = None,
     ) -> None:
+        if dataset.strip_metadata and not settings.ignore_metadata:
+            raise EvalError(
+                f"--use-metadata: the truth of a {dataset.format} dataset is each photo's own "
+                "metadata (EXIF GPS), which the agent never sees; run without it"
+            )
         self.dataset = dataset
         self.config = config
         self.log_path = log_path
@@ -474,20 +479,39 @@ class Runner:
     def _locate(self, locator: Locator, sample: Sample) -> Trace:
         if self.dataset.strip_metadata:
             with_tmp = locator.workdir / "eval-input"
+            started = dt.datetime.now(dt.UTC)
             try:
                 image = agent_copy(sample, with_tmp)
             except (PhotoError, OSError) as exc:
                 reason = f"cannot read the photo: {exc}"
                 return Trace(
+                    input_path=str(sample.image),
+                    started_at=started,
+                    finished_at=dt.datetime.now(dt.UTC),
                     backend=locator.backend.name,
+                    graph=locator.settings.graph,
+                    model=locator.backend.model,
                     prediction=Prediction(abstained=True, reason=reason),
                     error=reason,
                 )
             try:
-                return locator.locate(image, leak_terms=_leak_terms(sample))
+                trace = locator.locate(image, leak_terms=_leak_terms(sample))
             finally:
                 image.unlink(missing_ok=True)
+            return _of_sample(trace, image, sample)
         return locator.locate(sample.image, leak_terms=_leak_terms(sample))
+
+
+def _of_sample(trace: Trace, copy: Path, sample: Sample) -> Trace:
+    """The trace of an agent copy as the sample's: its photo, not the deleted copy, is named.
+
+    The photo's hash, format and size stay the copy's (what the agent read).
+    """
+    photo = trace.photo
+    update: dict[str, Any] = {"input_path": str(sample.image)}
+    if photo is not None and photo.path == str(copy):
+        update["photo"] = photo.model_copy(update={"path": str(sample.image)})
+    return trace.forget_paths(str(copy)).model_copy(update=update)
 
 
 def _leak_terms(sample: Sample) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from gre.records import (
     StageResult,
     ToolCall,
     Trace,
+    TracePhoto,
 )
 from gre.tools.base import ToolRegistry
 from gre.tools.support.http import network_budget
@@ -133,14 +135,22 @@ class Locator:
     def _trace(
         self, state: dict[str, Any], error: str | None, ms: float, options: dict[str, Any]
     ) -> Trace:
+        """The final state as the published trace: times, the input path, no temp paths."""
         error = state.get("error") or error
         prediction = (
             Prediction.model_validate(state["prediction"])
             if state.get("prediction")
             else Prediction(abstained=True, reason=error or "the run ended without an answer")
         )
-        return Trace(
-            photo=PhotoInfo.model_validate(state["photo"]) if state.get("photo") else None,
+        finished = dt.datetime.now(dt.UTC)
+        photo = PhotoInfo.model_validate(state["photo"]) if state.get("photo") else None
+        trace = Trace(
+            input_path=state.get("input_path"),
+            started_at=finished - dt.timedelta(milliseconds=ms),
+            finished_at=finished,
+            photo=TracePhoto.model_validate({**photo.model_dump(), "work_path": None})
+            if photo
+            else None,
             backend=self.backend.name,
             graph=self.settings.graph,
             model=self.backend.model,
@@ -159,6 +169,7 @@ class Locator:
             error=error,
             duration_ms=round(ms, 1),
         )
+        return trace.forget_paths(photo.work_path) if photo else trace
 
     def close(self) -> None:
         """Close the backend and tools and remove the working directory."""

@@ -115,6 +115,9 @@ class Tool(ABC, Generic[InT, OutT]):
     input_model: ClassVar[type[BaseModel]]
     output_model: ClassVar[type[BaseModel]]
     needs_network: ClassVar[bool] = False
+    """Cannot work without the network: skipped under --offline."""
+    uses_network: ClassVar[bool] = False
+    """Uses the network when it may, and works offline without it (geocode's gazetteer)."""
     timeout_s: ClassVar[float | None] = None
     photo_field: ClassVar[str | None] = None
     """An input field the run fills with the photo's path (hidden from the model)."""
@@ -242,6 +245,13 @@ class ToolSpec:
     @property
     def needs_network(self) -> bool:
         return self.cls.needs_network
+
+    @property
+    def network(self) -> str:
+        """``yes`` (needs it), ``optional`` (uses it when online), or ``no``."""
+        if self.cls.needs_network:
+            return "yes"
+        return "optional" if self.cls.uses_network else "no"
 
     @property
     def description(self) -> str:

@@ -321,6 +321,7 @@ class GeocodeTool(Tool[GeocodeInput, GeocodeOutput]):
 
     name: ClassVar[str] = "geocode"
     needs_network: ClassVar[bool] = False  # falls back to the offline gazetteer
+    uses_network: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Geocoding with OpenStreetMap Nominatim: 'forward' an address, street, landmark or "
         "business name (optional country_codes) -> places with coordinates, type and address; "

@@ -17,7 +17,9 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 def _gre(args: list[str], cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("GRE_")}
-    base.update({"GRE_CACHE_DIR": str(cache), "GRE_CONFIG": str(cache / "none.toml"), **env})
+    config = cache / "empty-config.toml"
+    config.write_text("")
+    base.update({"GRE_CACHE_DIR": str(cache), "GRE_CONFIG": str(config), **env})
     return subprocess.run(
         [str(GRE), *args], capture_output=True, text=True, env=base, timeout=300, check=False
     )

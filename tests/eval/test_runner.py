@@ -244,7 +244,7 @@ def test_geotagged_folder_hides_the_truth(
     asyncio.run(
         Runner(
             data,
-            settings,
+            settings.model_copy(update={"ignore_metadata": True}),
             EvalConfig(concurrency=2),
             log,
             locator_factory=lambda s: SpyLocator(s, registry=ToolRegistry()),

@@ -196,12 +196,13 @@ def merge_lines(lines: Iterable[OcrLine], min_overlap: float = 0.5) -> list[OcrL
 
 
 class OcrTool(Tool[OcrInput, OcrOutput]):
-    """Tesseract OCR with sign-friendly preprocessing and script detection."""
+    """Scene-text OCR (RapidOCR), tesseract for the scripts it lacks, or tesseract alone."""
 
     name: ClassVar[str] = "ocr"
     description: ClassVar[str] = (
-        "Read the text in the photo (signs, shop fronts, plates) with tesseract OCR: the whole "
-        "image and/or regions given as boxes in 0..1 fractions. Finds the script (Latin, "
+        "Read the text in the photo (signs, shop fronts, plates) with scene-text OCR "
+        "(RapidOCR, tesseract for scripts it lacks): the whole image and/or regions given "
+        "as boxes in 0..1 fractions. Finds the script (Latin, "
         "Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai, Chinese, Japanese, Korean) and "
         "turned text. Returns lines with confidences (0-100), pixel boxes and scripts. "
         "mode='sparse' looks for scattered text (a second pass)."

@@ -403,7 +403,7 @@ class OsmLocalTool(Tool[OsmInput, OsmOutput]):
 
     name: ClassVar[str] = "osm"
     description: ClassVar[str] = (
-        _DESCRIPTION + " Searches the local OSM extract (offline; only the extract's region)."
+        "OpenStreetMap in the local extract (offline; only the extract's region). " + _DESCRIPTION
     )
     input_model: ClassVar[type[BaseModel]] = OsmInput
     output_model: ClassVar[type[BaseModel]] = OsmOutput
@@ -479,7 +479,8 @@ class OverpassTool(Tool[OsmInput, OsmOutput]):
 
     name: ClassVar[str] = "overpass"
     description: ClassVar[str] = (
-        _DESCRIPTION + " Asks the Overpass API (online, worldwide); `area` is required."
+        "OpenStreetMap through the Overpass API (online, worldwide; `area` is required). "
+        + _DESCRIPTION
     )
     input_model: ClassVar[type[BaseModel]] = OsmInput
     output_model: ClassVar[type[BaseModel]] = OsmOutput

@@ -1,0 +1,209 @@
+"""`gre locate PHOTO...`: live reasoning, then the answer, per photo; batches and a summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from gre.cli.common import fail, load_settings, make_console, registered
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gre.agent.vlm.base import VLMBackend
+    from gre.config import Settings
+    from gre.graphs.locator import Locator
+    from gre.records import Trace
+
+
+def locate_command(
+    photos: Annotated[
+        list[str],
+        typer.Argument(
+            help="Photos, folders (searched recursively) or glob patterns.", show_default=False
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each run's whole trace as one JSON line.")
+    ] = False,
+    geojson: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional here
+        typer.Option("--geojson", help="Write the candidates as a GeoJSON FeatureCollection."),
+    ] = None,
+    ignore_metadata: Annotated[
+        bool, typer.Option("--ignore-metadata", help="Leave EXIF (GPS, time, camera) out.")
+    ] = False,
+    corroborate_gps: Annotated[
+        bool,
+        typer.Option(
+            "--corroborate-gps", help="With an EXIF GPS fix, still read the photo to check it."
+        ),
+    ] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Forbid network tools.")] = False,
+    backend: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--backend", help=f"{registered('gre.backends')}; default none (tools only)."),
+    ] = None,
+    graph: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--graph", help=f"{registered('gre.graphs')}; default staged."),
+    ] = None,
+    model_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model-url", help="OpenAI-compatible base URL (openai backend)."),
+    ] = None,
+    model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model", help="Model name served at --model-url, or a local path."),
+    ] = None,
+    script: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--script", help="StageResult JSON list for the scripted backend."),
+    ] = None,
+    max_steps: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--max-steps", help="Stage steps per photo (budget, 3..64)."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, max=64, help="Photos located at once in a batch.")
+    ] = 1,
+) -> None:
+    """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
+    from gre.cli.photos import expand, unusable
+    from gre.textnorm import printable
+
+    settings = load_settings(
+        ignore_metadata=ignore_metadata or None,
+        corroborate_gps=corroborate_gps or None,
+        offline=offline or None,
+        backend=backend,
+        graph=graph,
+        model_url=model_url,
+        model=model,
+        max_steps=max_steps,
+    )
+    made = _backend(settings, script)
+    named, errors = expand(photos)
+    for message in errors:
+        typer.echo(f"error: {printable(message)}", err=True)
+    early = [why for why in map(unusable, named) if why]
+    if len(early) == len(named):  # nothing to locate: say so before any tool warms up
+        for why in early:
+            typer.echo(f"error: {printable(why)}", err=True)
+        made.close()
+        raise typer.Exit(1)
+    locator = _locator(settings, made)
+    failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, geojson=geojson)
+    if failures or errors:
+        raise typer.Exit(1)
+
+
+def _backend(settings: Settings, script: Path | None) -> VLMBackend:
+    """The configured backend, checked against the graph (usage errors come first)."""
+    from gre.agent.vlm import BackendError, make_backend
+    from gre.agent.vlm.backends import MODEL_RUNTIMES
+    from gre.graphs.specs import graph_registry
+    from gre.plugins import PluginError
+
+    try:
+        spec = graph_registry().get(settings.graph)
+        made = make_backend(settings, script=script)
+    except (BackendError, PluginError) as exc:
+        raise fail(str(exc)) from None
+    if spec.needs_text_model and not made.capabilities.generates_text:
+        made.close()
+        runtimes = "|".join(MODEL_RUNTIMES)
+        raise fail(
+            f"the {spec.name} graph needs a model backend that generates text "
+            f"(GRE_BACKEND={runtimes}); {settings.backend!r} does not"
+        )
+    return made
+
+
+def _locator(settings: Settings, made: VLMBackend) -> Locator:
+    from gre.graphs.locator import Locator
+    from gre.plugins import PluginError
+
+    try:
+        return Locator(settings, backend=made)
+    except PluginError as exc:
+        made.close()
+        raise fail(str(exc)) from None
+
+
+def _run_batch(
+    locator: Locator, photos: list[Path], *, as_json: bool, jobs: int, geojson: Path | None
+) -> int:
+    """Locate every photo (``jobs`` at once), print as each finishes; the number that failed."""
+    from gre.export import to_geojson, write_json_atomic
+    from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction, render_summary
+
+    out = make_console()
+    err = make_console(stderr=True)
+    n = len(photos)
+    lock = threading.Lock()
+    traces: dict[int, Trace] = {}
+    with locator:
+        live = None if as_json or jobs > 1 else LiveRenderer(out)
+        locator.prepare(live)
+
+        def done(i: int, trace: Trace) -> None:
+            with lock:
+                traces[i] = trace
+                _report(out, err, trace, i + 1, n, as_json=as_json, live=live is not None)
+                if not as_json and live is not None:
+                    render_prediction(out, trace)
+
+        def one(i: int) -> None:
+            if live is not None:
+                live.position = (i + 1, n) if n > 1 else None
+            try:
+                trace = locator.locate(photos[i], on_event=live)
+            finally:
+                if live is not None:
+                    live.close()
+            done(i, trace)
+
+        if jobs > 1 and n > 1:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="gre-photo") as pool:
+                list(pool.map(one, range(n)))
+        else:
+            for i in range(n):
+                one(i)
+        ordered = [traces[i] for i in range(n)]
+        if n > 1 and not as_json:
+            render_summary(out, ordered)
+        if geojson is not None:
+            try:
+                write_json_atomic(geojson, to_geojson(ordered))
+            except OSError as exc:
+                raise fail(f"cannot write {geojson}: {exc.strerror or exc}", 1) from None
+        if not as_json and locator.backend.name == "none":
+            out.print(NO_MODEL_NOTICE, style="dim", markup=False)
+    return sum(1 for t in ordered if t.error)
+
+
+def _report(
+    out: Console, err: Console, trace: Trace, i: int, n: int, *, as_json: bool, live: bool
+) -> None:
+    """What is printed as a photo finishes: its error line, its JSON trace, its progress."""
+    from gre.render import printable_answer
+    from gre.textnorm import printable
+
+    if trace.error:
+        err.print(f"error: {printable(trace.error)}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        sys.stdout.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    if as_json or not live:  # progress where the live view is not shown: stderr, or a line
+        target = err if as_json else out
+        target.print(
+            f"[{i}/{n}] {printable_answer(trace)}", markup=False, highlight=False, soft_wrap=True
+        )

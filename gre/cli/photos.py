@@ -1,0 +1,78 @@
+"""The photos a `gre locate` names: files, folders (recursively) and glob patterns."""
+
+from __future__ import annotations
+
+import glob
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+)
+"""What a folder or a pattern contributes; a file named on its own is tried whatever its name."""
+MAX_PHOTOS = 100_000
+_GLOB = frozenset("*?[")
+
+
+def _images(paths: Iterable[Path]) -> list[Path]:
+    return sorted(p for p in paths if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _folder(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / f for f in files if not f.startswith("."))
+        if len(found) > 10 * MAX_PHOTOS:
+            break
+    return _images(found)
+
+
+def expand(args: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """The photos ``args`` name, in order without repeats, and a one-line error for each
+    argument that names none (a folder or pattern without images).
+
+    A plain path that does not exist is kept: opening it reports it like any bad photo.
+    """
+    photos: list[Path] = []
+    errors: list[str] = []
+    for arg in args:
+        text = str(arg)
+        path = Path(text)
+        if path.is_dir():
+            found = _folder(path)
+            if not found:
+                kinds = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
+                errors.append(f"{text}: no photos in this folder ({kinds})")
+            photos.extend(found)
+        elif not path.exists() and _GLOB & set(text):
+            found = _images(Path(p) for p in glob.glob(text, recursive=True))
+            if found:
+                photos.extend(found)
+            elif "*" in text or "?" in text:
+                errors.append(f"{text}: no photos match this pattern")
+            else:  # brackets in a plain name: reported as the file it names
+                photos.append(path)
+        else:
+            photos.append(path)
+        if len(photos) > MAX_PHOTOS:
+            errors.append(f"more than {MAX_PHOTOS:,} photos named; split the batch")
+            return [], errors
+    return list(dict.fromkeys(photos)), errors
+
+
+def unusable(path: Path) -> str | None:
+    """Why ``path`` cannot be a photo, told before any tool starts (None when it may be)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"{path}: no such file"
+    except OSError as exc:
+        return f"{path}: cannot read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a directory, not a photo"
+    if not stat.S_ISREG(mode):
+        return f"{path}: is not a regular file, not a photo"
+    return None

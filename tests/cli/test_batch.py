@@ -1,0 +1,136 @@
+"""Batches at the command line: folders, patterns, progress, a summary; early input errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from gre.cli import app
+from gre.cli.photos import expand
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
+    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("GRE_OFFLINE", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    return CliRunner()
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    """Three photos (one in a sub-folder, one PNG), a text file and a hidden folder."""
+    root = tmp_path / "album"
+    (root / "day2").mkdir(parents=True)
+    (root / ".thumbs").mkdir()
+    for path, colour in (
+        (root / "a.jpg", (120, 130, 140)),
+        (root / "b.PNG", (90, 100, 60)),
+        (root / "day2" / "c.jpeg", (200, 190, 180)),
+        (root / ".thumbs" / "t.jpg", (0, 0, 0)),
+    ):
+        Image.new("RGB", (96, 64), colour).save(path)
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+def test_folders_and_patterns_name_their_images_only(album: Path) -> None:
+    photos, errors = expand([album])
+    assert [p.name for p in photos] == ["a.jpg", "b.PNG", "c.jpeg"] and errors == []
+    photos, errors = expand([f"{album}/**/*.jp*g", album / "a.jpg"])
+    assert [p.name for p in photos] == ["a.jpg", "c.jpeg"]  # repeats named once
+    empty = album / "day2" / "empty"
+    empty.mkdir()
+    photos, errors = expand([empty, f"{album}/*.tif", album / "missing.jpg"])
+    assert [p.name for p in photos] == ["missing.jpg"]  # reported when it is opened
+    assert len(errors) == 2 and "no photos in this folder" in errors[0]
+    assert "no photos match" in errors[1]
+
+
+def test_a_folder_is_a_batch_with_progress_and_a_summary(runner: CliRunner, album: Path) -> None:
+    result = runner.invoke(app, ["locate", str(album)])
+    assert result.exit_code == 0, result.output
+    assert "photo 1/3" in result.stdout and "photo 3/3" in result.stdout
+    assert "3 photos" in result.stdout  # the summary table
+    for name in ("a.jpg", "b.PNG", "c.jpeg"):
+        assert name in result.stdout.split("3 photos")[1]
+
+
+def test_jobs_run_a_batch_at_once_and_json_progress_goes_to_stderr(
+    runner: CliRunner, album: Path
+) -> None:
+    result = runner.invoke(app, ["locate", "--json", "--jobs", "2", str(album)])
+    assert result.exit_code == 0, result.output
+    traces = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert sorted(Path(t["photo"]["path"]).name for t in traces) == ["a.jpg", "b.PNG", "c.jpeg"]
+    progress = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
+    assert sorted(ln[:5] for ln in progress) == ["[1/3]", "[2/3]", "[3/3]"]
+
+
+def test_nothing_to_locate_is_said_before_any_tool_starts(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["locate", str(tmp_path / "missing.jpg")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'missing.jpg'}: no such file"
+    assert result.stdout == ""  # no gazetteer, OCR or model was started
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["locate", str(empty)])
+    assert result.exit_code == 1 and "no photos in this folder" in result.stderr
+
+
+def test_misspelt_settings_and_a_missing_config_file_are_one_line_errors(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRE_OFLINE", "1")
+    result = runner.invoke(app, ["locate", "x.jpg"])
+    assert result.exit_code == 2
+    assert "GRE_OFLINE (did you mean GRE_OFFLINE?)" in result.stderr
+    monkeypatch.delenv("GRE_OFLINE")
+    config = tmp_path / "config.toml"
+    config.write_text("ofline = true\n")
+    monkeypatch.setenv("GRE_CONFIG", str(config))
+    result = runner.invoke(app, ["doctor", "--offline"])
+    assert result.exit_code == 2 and "ofline (did you mean offline?)" in result.stderr
+    monkeypatch.setenv("GRE_CONFIG", str(tmp_path / "nowhere.toml"))
+    result = runner.invoke(app, ["doctor", "--offline"])
+    assert result.exit_code == 2 and "which is not a file" in result.stderr
+    assert all(len(r.stderr.splitlines()) == 1 for r in [result])
+
+
+def test_tools_run_refuses_unknown_fields_and_lists_network_use(runner: CliRunner) -> None:
+    args = ["tools", "run", "gazetteer", "--arg", "mode=lookup", "--arg", "nme=Paris"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "unknown input field(s): nme (did you mean name?)" in result.stderr
+    listing = runner.invoke(app, ["tools", "list", "--json"])
+    network = {t["name"]: t["network"] for t in json.loads(listing.stdout)["tools"]}
+    assert network["geocode"] == "optional" and network["overpass"] == "yes"
+    assert network["gazetteer"] == "no"
+
+
+def test_a_spinner_names_the_running_tool_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from gre.events import NodeStart, ToolStart
+    from gre.render import LiveRenderer
+
+    buffer = io.StringIO()
+    terminal = Console(file=buffer, force_terminal=True, width=80)
+    live = LiveRenderer(terminal)
+    live(ToolStart(node="details", tool="ocr", params={}))
+    assert live._status is not None  # a spinner runs while OCR does
+    live(NodeStart(node="semantic"))
+    assert live._status is None  # any other event stops it before printing
+    live.close()
+    assert "ocr running" in buffer.getvalue()
+    plain = LiveRenderer(Console(file=io.StringIO(), force_terminal=False))
+    plain(ToolStart(node="details", tool="ocr", params={}))
+    assert plain._status is None  # no spinner in a pipe or a log file
