@@ -158,9 +158,126 @@ def check_vllm(settings: Settings) -> Check:
     )
 
 
+def check_scene_ocr() -> Check:
+    """RapidOCR, the default engine: its models ship in its wheel."""
+    from gre.tools.ocr.scene import available, engine_name
+
+    if not available():
+        return Check(
+            area="tools",
+            name="scene OCR",
+            ok=False,
+            required=True,
+            detail="RapidOCR or onnxruntime missing: photos are read by tesseract alone",
+            hint="pip install rapidocr onnxruntime (both are dependencies of gre-suite)",
+        )
+    runtime = _version_of("onnxruntime") or "?"
+    return Check(
+        area="tools",
+        name="scene OCR",
+        ok=True,
+        detail=f"{engine_name()} on onnxruntime {runtime} (models inside the wheel)",
+    )
+
+
+def check_optional_tools(settings: Settings) -> list[Check]:
+    """The parts some tools need: osmium for OSM extracts, ddgs for web search."""
+    checks = []
+    osmium = _version_of("osmium")
+    checks.append(
+        Check(
+            area="tools",
+            name="osmium",
+            ok=osmium is not None,
+            detail=f"osmium {osmium}: OSM extracts can be indexed"
+            if osmium
+            else "not installed: the osm tool cannot index a .osm.pbf extract",
+            hint="pip install 'gre-suite[osm]'",
+            required=osmium is None and settings.osm_extract is not None,
+        )
+    )
+    if settings.search_provider == "ddgs":
+        ddgs = _version_of("ddgs")
+        checks.append(
+            Check(
+                area="tools",
+                name="web search",
+                ok=ddgs is not None,
+                detail=f"ddgs {ddgs}" if ddgs else "ddgs not installed: web search is unavailable",
+                hint="pip install 'gre-suite[web]', or GRE_SEARCH_PROVIDER=searxng "
+                "with GRE_SEARXNG_URL",
+            )
+        )
+    else:
+        url = settings.searxng_url or "no GRE_SEARXNG_URL"
+        checks.append(
+            Check(
+                area="tools",
+                name="web search",
+                ok=bool(settings.searxng_url) or settings.search_provider != "searxng",
+                detail=f"{settings.search_provider}: {url}",
+                hint="set GRE_SEARXNG_URL to your instance's address",
+            )
+        )
+    return checks
+
+
+def check_osm_extract(settings: Settings) -> Check:
+    """The offline map: a configured extract must be there."""
+    extract = settings.osm_extract
+    if extract is None:
+        return Check(
+            area="data",
+            name="OSM extract",
+            ok=False,
+            detail="none configured: offline map look-ups are off (optional)",
+            hint="download a region from download.geofabrik.de, then "
+            "GRE_OSM_EXTRACT=/path/region.osm.pbf",
+        )
+    if not Path(extract).is_file():
+        return Check(
+            area="data",
+            name="OSM extract",
+            ok=False,
+            required=True,
+            detail=f"{extract}: no such file",
+            hint="fix GRE_OSM_EXTRACT (or osm_extract in the config file)",
+        )
+    size = Path(extract).stat().st_size / 2**20
+    return Check(
+        area="data",
+        name="OSM extract",
+        ok=True,
+        detail=f"{extract} ({size:.0f} MiB; indexed once, about 8x its size on disk)",
+    )
+
+
+def check_config_file() -> Check:
+    """Which configuration file is read (settings already loaded, so it is valid)."""
+    from gre.config import default_config_file
+
+    path = default_config_file()
+    if path.is_file():
+        return Check(area="config", name="file", ok=True, detail=f"{path} (read)")
+    return Check(
+        area="config",
+        name="file",
+        ok=True,
+        detail=f"{path} not present: defaults, GRE_* variables and flags apply",
+    )
+
+
 def check_ocr(settings: Settings) -> Check:
     from gre.tools.ocr import apt_package, installed_languages, missing_packs
 
+    if _version_of("pytesseract") is None:
+        return Check(
+            area="tools",
+            name="tesseract",
+            ok=False,
+            detail="pytesseract missing: lines in scripts RapidOCR lacks are not read",
+            hint="pip install pytesseract",
+        )
     if shutil.which("tesseract") is None:
         return Check(
             area="tools",
@@ -324,10 +441,14 @@ def run_checks(settings: Settings, *, probe_cuda: bool = True) -> list[Check]:
         check_openai(settings),
         *check_transformers(settings, probe_cuda=probe_cuda),
         check_vllm(settings),
+        check_config_file(),
+        check_scene_ocr(),
         check_ocr(settings),
+        *check_optional_tools(settings),
         check_tools(),
         *check_plugins(),
         check_gazetteer(settings),
+        check_osm_extract(settings),
         check_cache(settings),
         *check_network(settings),
     ]

@@ -113,3 +113,34 @@ def test_cli_exit_status_follows_the_configured_backend(
     result = runner.invoke(app, ["doctor", "--offline"])
     assert result.exit_code == 1
     assert "FAIL backend/openai" in result.stdout
+
+
+def test_every_optional_part_is_checked_with_its_fix(
+    session_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(cache_dir=session_cache, offline=True)
+    names = {(c.area, c.name): c for c in doctor.run_checks(settings, probe_cuda=False)}
+    for key in (
+        ("config", "file"),
+        ("tools", "scene OCR"),
+        ("tools", "tesseract"),
+        ("tools", "osmium"),
+        ("tools", "web search"),
+        ("data", "OSM extract"),
+    ):
+        assert key in names, key
+    assert names[("tools", "scene OCR")].ok  # RapidOCR is part of the default install
+    assert "geofabrik" in names[("data", "OSM extract")].hint
+    # a configured extract that is not there is a failure with its fix
+    missing = settings.model_copy(update={"osm_extract": tmp_path / "region.osm.pbf"})
+    check = doctor.check_osm_extract(missing)
+    assert not check.ok and check.required and "GRE_OSM_EXTRACT" in check.hint
+    # a missing optional package names the extra that brings it
+    monkeypatch.setattr(doctor, "_version_of", lambda dist: None)
+    by_name = {c.name: c for c in doctor.check_optional_tools(settings)}
+    assert "gre-suite[osm]" in by_name["osmium"].hint
+    assert "gre-suite[web]" in by_name["web search"].hint
+    config = tmp_path / "config.toml"
+    config.write_text("offline = true\n")
+    monkeypatch.setenv("GRE_CONFIG", str(config))
+    assert str(config) in doctor.check_config_file().detail
