@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 EXAMPLE := examples/sign.jpg
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint layers typecheck unit bench system-deps clean
+.PHONY: demo test lint layers typecheck unit bench system-deps system-deps-test clean
 
 demo: system-deps $(VENV)/.demo $(EXAMPLE)
 	$(BIN)/gre locate $(EXAMPLE)
 
-test: system-deps $(VENV)/.dev lint layers typecheck unit
+test: system-deps-test $(VENV)/.dev lint layers typecheck unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check gre tests bench examples scripts
@@ -30,6 +30,9 @@ bench: system-deps $(VENV)/.dev
 
 system-deps:
 	@scripts/system-deps.sh
+
+system-deps-test:
+	@scripts/system-deps.sh --test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages gre's tools need, if they are missing: tesseract (OCR) with
 # orientation/script detection and the language packs for the scripts gre reads, and the fonts
-# the example sign and the OCR tests are drawn with (DejaVu, Noto, Noto CJK).
+# the example sign and the OCR tests are drawn with (DejaVu, Noto, Noto CJK). With --test, also
+# what the export tests use: GDAL's ogrinfo (reads the GeoJSON and KML back) and Chromium
+# (renders the HTML report).
 set -euo pipefail
 
 need=()
@@ -13,6 +15,10 @@ done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+if [ "${1:-}" = "--test" ]; then  # only the tests need these two (about 530 MB installed)
+  command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -70,6 +70,18 @@ def locate_command(
         Optional[int],  # noqa: UP045
         typer.Option("--max-steps", help="Stage steps per photo (budget, 3..64)."),
     ] = None,
+    kml: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--kml", help="Write the answers as KML (Google Earth)."),
+    ] = None,
+    csv: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--csv", help="Write one CSV row per photo."),
+    ] = None,
+    html: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--html", help="Write a self-contained HTML report with a map."),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, max=64, help="Photos located at once in a batch.")
     ] = 1,
@@ -88,6 +100,9 @@ def locate_command(
         model=model,
         max_steps=max_steps,
     )
+    for flag, path in (("--geojson", geojson), ("--kml", kml), ("--csv", csv), ("--html", html)):
+        if path is not None and (why := _unwritable(path)):
+            raise fail(f"{flag} {printable(str(path))}: {why}")
     made = _backend(settings, script)
     named, errors = expand(photos)
     for message in errors:
@@ -99,9 +114,24 @@ def locate_command(
         made.close()
         raise typer.Exit(1)
     locator = _locator(settings, made)
-    failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, geojson=geojson)
+    exports = {"geojson": geojson, "kml": kml, "csv": csv, "html": html}
+    failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, exports=exports)
     if failures or errors:
         raise typer.Exit(1)
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why an export could not be written there, told before the batch runs (None if it can)."""
+    import os
+
+    if path.is_dir():
+        return "is a folder; name a file"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"its folder {parent} does not exist"
+    if not os.access(parent, os.W_OK):
+        return f"its folder {parent} is not writable"
+    return None
 
 
 def _backend(settings: Settings, script: Path | None) -> VLMBackend:
@@ -138,10 +168,15 @@ def _locator(settings: Settings, made: VLMBackend) -> Locator:
 
 
 def _run_batch(
-    locator: Locator, photos: list[Path], *, as_json: bool, jobs: int, geojson: Path | None
+    locator: Locator,
+    photos: list[Path],
+    *,
+    as_json: bool,
+    jobs: int,
+    exports: dict[str, Path | None],
 ) -> int:
     """Locate every photo (``jobs`` at once), print as each finishes; the number that failed."""
-    from gre.export import to_geojson, write_json_atomic
+    from gre.export import write_exports
     from gre.render import NO_MODEL_NOTICE, LiveRenderer, render_prediction, render_summary
 
     out = make_console()
@@ -179,11 +214,12 @@ def _run_batch(
         ordered = [traces[i] for i in range(n)]
         if n > 1 and not as_json:
             render_summary(out, ordered)
-        if geojson is not None:
+        if any(exports.values()):
             try:
-                write_json_atomic(geojson, to_geojson(ordered))
+                write_exports(ordered, **exports)
             except OSError as exc:
-                raise fail(f"cannot write {geojson}: {exc.strerror or exc}", 1) from None
+                where = exc.filename or "an export"
+                raise fail(f"cannot write {where}: {exc.strerror or exc}", 1) from None
         if not as_json and locator.backend.name == "none":
             out.print(NO_MODEL_NOTICE, style="dim", markup=False)
     return sum(1 for t in ordered if t.error)

@@ -134,3 +134,39 @@ def test_a_spinner_names_the_running_tool_on_a_terminal() -> None:
     plain = LiveRenderer(Console(file=io.StringIO(), force_terminal=False))
     plain(ToolStart(node="details", tool="ocr", params={}))
     assert plain._status is None  # no spinner in a pipe or a log file
+
+
+def test_every_export_is_written_from_one_batch(
+    runner: CliRunner, album: Path, tmp_path: Path
+) -> None:
+    import csv
+    import io
+
+    from fastkml import kml
+
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["locate", str(album)]
+    for flag, name in (("--geojson", "a.geojson"), ("--kml", "a.kml"), ("--csv", "a.csv")):
+        args += [flag, str(out / name)]
+    args += ["--html", str(out / "a.html")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "a.geojson").read_text())
+    assert data["type"] == "FeatureCollection"
+    assert sum(f["properties"].get("role") == "abstained" for f in data["features"]) == 3
+    rows = list(csv.DictReader(io.StringIO((out / "a.csv").read_text())))
+    assert [Path(r["photo"]).name for r in rows] == ["a.jpg", "b.PNG", "c.jpeg"]
+    assert kml.KML.from_string((out / "a.kml").read_bytes()) is not None
+    page = (out / "a.html").read_text()
+    assert "<html" in page.lower() and "c.jpeg" in page
+
+
+def test_an_export_that_cannot_be_written_is_refused_before_the_batch(
+    runner: CliRunner, album: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["locate", str(album), "--kml", str(tmp_path / "no" / "x.kml")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr and result.stdout == ""
+    result = runner.invoke(app, ["locate", str(album), "--csv", str(tmp_path)])
+    assert result.exit_code == 2 and "is a folder" in result.stderr
