@@ -7,6 +7,7 @@ All of them are JSON-native pydantic models: the graph state holds their
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
 from pydantic import (
@@ -348,6 +349,86 @@ class PhotoInfo(_Record):
     bytes: int
 
 
+MAX_HINT_CHARS = 500
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class NearHint(_Record):
+    """Near a place: within ``radius_km`` of a point (``label`` names it, e.g. "Lyon")."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    radius_km: float = Field(gt=0, le=20_000, allow_inf_nan=False, description="km, up to 20000")
+    label: str = Field(default="", max_length=200)
+
+
+class Hints(_Record):
+    """What the analyst knows or believes about where the photo was taken.
+
+    ``text`` is free text shown to the model as data (and scanned for place names);
+    ``countries``, ``bbox`` and ``near`` are hard constraints: a candidate outside all
+    of them is ruled out. ``bbox`` is (south, west, north, east) in degrees; west >
+    east crosses the antimeridian.
+    """
+
+    text: str | None = Field(default=None, max_length=MAX_HINT_CHARS)
+    countries: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2")
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="south, west, north, east (degrees)"
+    )
+    near: NearHint | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _plain(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        for ch in v:
+            if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+                raise ValueError(f"hint text must not contain control characters (found {ch!r})")
+        v = v.strip()
+        return v or None
+
+    @field_validator("countries")
+    @classmethod
+    def _iso(cls, v: list[str]) -> list[str]:
+        import pycountry
+
+        out: list[str] = []
+        for raw in v:
+            code = raw.strip().upper()
+            if len(code) != 2 or not code.isascii() or not code.isalpha():
+                raise ValueError(f"country must be an ISO 3166-1 alpha-2 code, got {raw!r}")
+            if pycountry.countries.get(alpha_2=code) is None:
+                raise ValueError(f"unknown country code {raw!r} (ISO 3166-1 alpha-2, e.g. ES)")
+            if code not in out:
+                out.append(code)
+        return out
+
+    @field_validator("bbox")
+    @classmethod
+    def _box(
+        cls, v: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if v is None:
+            return None
+        south, west, north, east = v
+        if not all(-90 <= x <= 90 for x in (south, north)):
+            raise ValueError(f"bbox south and north must be within -90..90, got {south}, {north}")
+        if not all(-180 <= x <= 180 for x in (west, east)):
+            raise ValueError(f"bbox west and east must be within -180..180, got {west}, {east}")
+        if south >= north:
+            raise ValueError(f"bbox needs south < north, got south {south}, north {north}")
+        if west == east:
+            raise ValueError(f"bbox needs west != east (west > east crosses 180°), got {west}")
+        return v
+
+    @property
+    def constrains(self) -> bool:
+        """Whether there is a hard constraint (countries, bbox or near)."""
+        return bool(self.countries) or self.bbox is not None or self.near is not None
+
+
 TRACE_SCHEMA_VERSION = 2
 """Version of the :class:`Trace` shape. 2 added ``gre_version``, ``input_path``,
 ``started_at`` and ``finished_at`` and nulled the deleted working copy's paths."""
@@ -403,6 +484,7 @@ class Trace(_Record):
     graph: str = "staged"
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    hints: Hints | None = Field(default=None, description="the analyst's hints, as given")
     steps: int = 0
     stages: list[StageResult] = Field(default_factory=list)
     generations: list[Generation] = Field(default_factory=list)

@@ -4,9 +4,10 @@ Every backend gets these requests (a model that asks for nothing still has the p
 read): EXIF at ingest; OCR (a layout pass first, a sparse-text pass when the graph
 comes back, crops where a model pointed) and text clues on what was read in details;
 a gazetteer scan of that text, look-ups of names a model gave as clues and map look-ups
-of sign lines the gazetteer did not explain in semantic. A model's own requests come on
-top, through the same executor. The planner is called again after its requests ran
-(round after round) until it has nothing new: OCR, then text clues on its text.
+of sign lines the gazetteer did not explain in semantic (and, once, a scan of the
+analyst's hint text at trust 0.5). A model's own requests come on top, through the
+same executor. The planner is called again after its requests ran (round after round)
+until it has nothing new: OCR, then text clues on its text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gre.agent.evidence import ocr_text
+from gre.agent.hints import HINT_TRUST, HINT_WHY
 from gre.agent.lookups import area_of, osm_input, unmatched_lines
 from gre.records import Box, Candidate, Clue, Evidence, StageResult, ToolRequest
 from gre.tools.text_clues import TextCluesOutput
@@ -55,6 +57,8 @@ class RunView:
     search_max_results: int = 10
     online: bool = False
     """Whether network tools may run (the geocoder asks Nominatim only then)."""
+    hint_text: str | None = None
+    """The analyst's free-text hint (data), scanned once for place names in semantic."""
 
     def of(self, tool: str) -> list[Evidence]:
         """Evidence from ``tool`` (failures included, so a failing call is not repeated)."""
@@ -160,6 +164,16 @@ def _semantic(view: RunView) -> list[ToolRequest]:
         if languages:
             scan["languages"] = languages
         requests.append(ToolRequest(tool="gazetteer", input=scan, why="place names"))
+    hint = view.hint_text
+    if hint and view.usable("gazetteer") and hint not in {e.query.get("text") for e in gaz}:
+        requests.append(
+            ToolRequest(
+                tool="gazetteer",
+                input={"mode": "scan", "text": hint},
+                why=HINT_WHY,
+                confidence=HINT_TRUST,
+            )
+        )
     asked = {e.query.get("name") for e in gaz}
     names: dict[str, float] = {}
     for c in view.clues:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from gre.agent.vlm.base import VLMBackend
     from gre.config import Settings
     from gre.graphs.locator import Locator
-    from gre.records import Trace
+    from gre.records import Hints, Trace
 
 
 def locate_command(
@@ -82,6 +82,22 @@ def locate_command(
         Optional[Path],  # noqa: UP045
         typer.Option("--html", help="Write a self-contained HTML report with a map."),
     ] = None,
+    hint: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--hint", help='What you believe, as free text ("probably Spain").'),
+    ] = None,
+    country: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--country", help="Only this country (ISO alpha-2); repeat for several."),
+    ] = None,
+    bbox: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--bbox", help="Only inside S,W,N,E (degrees; W > E crosses 180°)."),
+    ] = None,
+    near: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--near", help='Only within a radius of a place: "Lyon, 50" (km).'),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, max=64, help="Photos located at once in a batch.")
     ] = 1,
@@ -103,6 +119,7 @@ def locate_command(
     for flag, path in (("--geojson", geojson), ("--kml", kml), ("--csv", csv), ("--html", html)):
         if path is not None and (why := _unwritable(path)):
             raise fail(f"{flag} {printable(str(path))}: {why}")
+    hints = _hints(hint, country or [], bbox, near, settings)
     made = _backend(settings, script)
     named, errors = expand(photos)
     for message in errors:
@@ -115,9 +132,73 @@ def locate_command(
         raise typer.Exit(1)
     locator = _locator(settings, made)
     exports = {"geojson": geojson, "kml": kml, "csv": csv, "html": html}
-    failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, exports=exports)
+    failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, exports=exports, hints=hints)
     if failures or errors:
         raise typer.Exit(1)
+
+
+def _hints(
+    text: str | None, countries: list[str], bbox: str | None, near: str | None, settings: Settings
+) -> Hints | None:
+    """The analyst's hints from the flags; a bad one is a one-line usage error."""
+    from pydantic import ValidationError
+
+    from gre.records import Hints
+
+    if text is None and not countries and bbox is None and near is None:
+        return None
+    data: dict[str, object] = {"text": text, "countries": countries}
+    if bbox is not None:
+        try:
+            data["bbox"] = tuple(float(v) for v in bbox.replace(" ", "").split(","))
+        except ValueError:
+            raise fail(f"--bbox {bbox!r}: give four numbers S,W,N,E") from None
+        if len(data["bbox"]) != 4:  # type: ignore[arg-type]
+            raise fail(f"--bbox {bbox!r}: give four numbers S,W,N,E")
+    if near is not None:
+        data["near"] = _near(near, settings)
+    try:
+        return Hints.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "hint"
+        flag = {"text": "--hint", "countries": "--country", "bbox": "--bbox"}.get(
+            where.split(".")[0], "--near"
+        )
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise fail(f"{flag}: {message}") from None
+
+
+def _near(near: str, settings: Settings) -> dict[str, object]:
+    """``"PLACE, RADIUS_KM"``: the place found in the offline gazetteer (or "LAT LON")."""
+    from gre.textnorm import printable
+
+    place, sep, radius_text = near.rpartition(",")
+    try:
+        radius = float(radius_text.strip().lower().removesuffix("km").strip())
+    except ValueError:
+        radius = -1.0
+    if not sep or not place.strip() or radius <= 0:
+        raise fail(f'--near {printable(near)!r}: give "PLACE, RADIUS_KM", e.g. "Lyon, 50"')
+    place = place.strip()
+    words = place.replace(",", " ").split()
+    try:
+        lat, lon = (float(w) for w in words)
+        return {"lat": lat, "lon": lon, "radius_km": radius, "label": place}
+    except ValueError:
+        pass
+    from gre.tools.gazetteer.query import Gazetteer
+
+    gazetteer = Gazetteer.open(settings.cache_dir)
+    try:
+        found = gazetteer.lookup(place, limit=1)
+    finally:
+        gazetteer.close()
+    if not found:
+        raise fail(f"--near: no place named {printable(place)!r} in the offline gazetteer")
+    top = found[0]
+    label = ", ".join(p for p in (top.name, top.country_code) if p)
+    return {"lat": top.lat, "lon": top.lon, "radius_km": radius, "label": label}
 
 
 def _unwritable(path: Path) -> str | None:
@@ -174,6 +255,7 @@ def _run_batch(
     as_json: bool,
     jobs: int,
     exports: dict[str, Path | None],
+    hints: Hints | None = None,
 ) -> int:
     """Locate every photo (``jobs`` at once), print as each finishes; the number that failed."""
     from gre.export import write_exports
@@ -199,7 +281,7 @@ def _run_batch(
             if live is not None:
                 live.position = (i + 1, n) if n > 1 else None
             try:
-                trace = locator.locate(photos[i], on_event=live)
+                trace = locator.locate(photos[i], on_event=live, hints=hints)
             finally:
                 if live is not None:
                     live.close()

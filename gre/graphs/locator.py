@@ -23,6 +23,7 @@ from gre.records import (
     Clue,
     Evidence,
     Generation,
+    Hints,
     Hypothesis,
     NodeTiming,
     PhotoInfo,
@@ -81,11 +82,13 @@ class Locator:
         on_event: EventSink | None = None,
         *,
         leak_terms: list[str] | None = None,
+        hints: Hints | None = None,
     ) -> Trace:
         """Run the graph on one photo. Always returns a Trace; never raises for bad input.
 
         ``leak_terms`` (the evaluation's sample id and file name) are dropped from web
         search results, so a benchmark photo cannot be found by searching for itself.
+        ``hints`` (the analyst's) travel in the state's options and are in the trace.
         """
         emit = on_event or discard
         options = {
@@ -95,6 +98,7 @@ class Locator:
             "max_steps": self.settings.max_steps,
             "graph": self.settings.graph,
             "leak_terms": list(leak_terms or []),
+            "hints": hints.model_dump(mode="json") if hints is not None else None,
         }
         state: AgentState = {
             "input_path": str(path),
@@ -128,12 +132,17 @@ class Locator:
             work = last.get("photo", {}).get("work_path")
             if work:
                 Path(work).unlink(missing_ok=True)
-        trace = self._trace(last, error, (time.perf_counter() - t0) * 1000, options)
+        trace = self._trace(last, error, (time.perf_counter() - t0) * 1000, options, hints)
         emit(RunEnd(trace=trace))
         return trace
 
     def _trace(
-        self, state: dict[str, Any], error: str | None, ms: float, options: dict[str, Any]
+        self,
+        state: dict[str, Any],
+        error: str | None,
+        ms: float,
+        options: dict[str, Any],
+        hints: Hints | None = None,
     ) -> Trace:
         """The final state as the published trace: times, the input path, no temp paths."""
         error = state.get("error") or error
@@ -154,7 +163,8 @@ class Locator:
             backend=self.backend.name,
             graph=self.settings.graph,
             model=self.backend.model,
-            options=options,
+            options={k: v for k, v in options.items() if k != "hints"},
+            hints=hints,
             steps=int(state.get("step", 0)),
             stages=[StageResult.model_validate(s) for s in state.get("stages", [])],
             generations=[Generation.model_validate(g) for g in state.get("generations", [])],

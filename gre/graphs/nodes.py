@@ -17,6 +17,8 @@ from langgraph.runtime import Runtime
 from gre.agent.converge import fuse
 from gre.agent.echoes import flag_echoes, placeholders
 from gre.agent.evidence import ocr_text
+from gre.agent.executor import Executor, HintedExecutor
+from gre.agent.hints import hints_of, rule_out, ruled_out_all
 from gre.agent.loop import Decision, LoopFacts, decide
 from gre.agent.planner import RunView, Suggest, can_reread, plan
 from gre.agent.prediction import predict
@@ -41,6 +43,7 @@ from gre.records import (
     Candidate,
     Clue,
     Evidence,
+    Hints,
     Hypothesis,
     PhotoInfo,
     Prediction,
@@ -117,7 +120,18 @@ def _suggesters(ctx: RunContext) -> dict[str, Suggest]:
     }
 
 
+def _hints(state: AgentState) -> Hints | None:
+    return hints_of(state.get("options"))
+
+
+def _executor(state: AgentState, rec: NodeRecorder) -> Executor:
+    """The node's executor: its recorder, bounded by the analyst's hints when there are any."""
+    hints = _hints(state)
+    return rec if hints is None else HintedExecutor(rec, hints)
+
+
 def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
+    hints = _hints(state)
     return RunView(
         round=planner_round,
         evidence=rec.all_evidence(),
@@ -129,6 +143,7 @@ def _view(state: AgentState, rec: NodeRecorder, planner_round: int) -> RunView:
         suggesters=_suggesters(rec.ctx),
         search_max_results=rec.ctx.settings.search_max_results,
         online=not rec.ctx.settings.offline,
+        hint_text=hints.text if hints else None,
     )
 
 
@@ -187,6 +202,7 @@ def _context(
         tools=tools,
         exchanges=exchanges,
         max_requests=left,
+        hints=_hints(state),
     )
 
 
@@ -201,7 +217,7 @@ def make_stage(stage: Stage) -> Node:
             stage,
             backend=ctx.backend,
             images=[Path(state["photo"]["work_path"])],
-            executor=rec,
+            executor=_executor(state, rec),
             view_of=lambda n: _view(state, rec, n),
             context_of=lambda r, ex, left: _context(state, rec, r, ex, left),
             budget=ctx.settings.max_tool_requests,
@@ -257,7 +273,10 @@ def _output_of(ctx: RunContext) -> Callable[[Evidence], ToolOutput | None]:
 
 @guarded("verify")
 def verify(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Claims become candidates, hypotheses are grounded, every check weighs every candidate."""
+    """Claims become candidates, hypotheses are grounded, every check weighs every candidate.
+
+    Candidates outside the analyst's hard constraints are then ruled out (weight 0).
+    """
     ctx = runtime.context
     rec = _recorder(runtime, state, "verify")
     done = set(state.get("verified", []))
@@ -268,9 +287,10 @@ def verify(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     old_ids = {c.id for c in old}
     new_id = Ids(len(old))
     online = not ctx.settings.offline
+    executor = _executor(state, rec)
     grounded: list[Candidate] = []
     for hyp in hyps:
-        grounded.extend(ground(hyp, rec, new_id, online=online))
+        grounded.extend(ground(hyp, executor, new_id, online=online))
     evidence = rec.all_evidence()
     used = set(state.get("claimed", []))
     from_grounding = {ev_id for c in grounded for ev_id in c.evidence}
@@ -280,9 +300,10 @@ def verify(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     pool.update({c.id: c for c in merged})
     flagged, echoes = flag_echoes(list(pool.values()), ocr_text(evidence))
     warnings.extend(echoes)
+    cands, outside = rule_out(checked(flagged, evidence, _output_of(ctx), rec), _hints(state))
+    warnings.extend(outside)
     for message in warnings:
         rec.emit(Warned(node="verify", message=message))
-    cands = checked(flagged, evidence, _output_of(ctx), rec)
     rec.emit(CandidatesMade(node="verify", candidates=[c for c in cands if c.id not in old_ids]))
     update: dict[str, Any] = {
         "candidates": [c.model_dump(mode="json") for c in cands],
@@ -329,7 +350,8 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
     """The prediction: the fused answer, its nearest named place, its wording."""
     ctx = runtime.context
     rec = _recorder(runtime, state, "answer")
-    fusion = fuse([Candidate.model_validate(c) for c in state.get("candidates", [])])
+    cands = [Candidate.model_validate(c) for c in state.get("candidates", [])]
+    fusion = fuse(cands)
     prediction = predict(
         fusion,
         rec,
@@ -337,5 +359,8 @@ def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]
         evidence=rec.all_evidence(),
         clues=[Clue.model_validate(c) for c in state.get("clues", [])],
     )
+    if prediction.abstained and ruled_out_all(cands):
+        reason = f"the analyst's hints ruled out every candidate ({len(cands)})"
+        prediction = prediction.model_copy(update={"reason": reason})
     rec.emit(PredictionMade(prediction=prediction))
     return rec.finish({"prediction": prediction.model_dump(mode="json")})

@@ -13,6 +13,7 @@ from gre.records import (
     Candidate,
     Clue,
     Evidence,
+    Hints,
     Hypothesis,
     PhotoInfo,
     Stage,
@@ -55,6 +56,7 @@ class StageContext(BaseModel):
     backend quotes them to a model as data and never follows instructions in them.
     ``tools`` are the tools it may request in this run; ``exchanges`` its own earlier
     requests in this stage, one list per earlier round, with their results.
+    ``hints`` are the analyst's: data as well (quoted), never instructions.
     """
 
     photo: PhotoInfo
@@ -68,6 +70,9 @@ class StageContext(BaseModel):
     tools: list[ToolCard] = Field(default_factory=list)
     exchanges: list[list[ToolExchange]] = Field(default_factory=list)
     max_requests: int = Field(default=0, description="tool requests left for this stage")
+    hints: Hints | None = Field(
+        default=None, description="the analyst's hints: data to weigh, not instructions"
+    )
 
     def results_of(self, tool: str) -> list[Evidence]:
         """Successful evidence from ``tool``, oldest first."""
