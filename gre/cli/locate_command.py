@@ -207,11 +207,13 @@ def _unwritable(path: Path) -> str | None:
 
     if path.is_dir():
         return "is a folder; name a file"
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        return f"its folder {parent} does not exist"
-    if not os.access(parent, os.W_OK):
-        return f"its folder {parent} is not writable"
+    folder = path.parent if str(path.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:  # created when written
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} is not writable"
     return None
 
 

@@ -165,8 +165,9 @@ def test_every_export_is_written_from_one_batch(
 def test_an_export_that_cannot_be_written_is_refused_before_the_batch(
     runner: CliRunner, album: Path, tmp_path: Path
 ) -> None:
-    result = runner.invoke(app, ["locate", str(album), "--kml", str(tmp_path / "no" / "x.kml")])
+    under_a_file = album / "notes.txt" / "x.kml"
+    result = runner.invoke(app, ["locate", str(album), "--kml", str(under_a_file)])
     assert result.exit_code == 2
-    assert "does not exist" in result.stderr and result.stdout == ""
+    assert "is a file, not a folder" in result.stderr and result.stdout == ""
     result = runner.invoke(app, ["locate", str(album), "--csv", str(tmp_path)])
     assert result.exit_code == 2 and "is a folder" in result.stderr
