@@ -27,6 +27,12 @@ def _register_eval() -> None:
     app.command("eval")(eval_command)
 
 
+def _register_case() -> None:
+    from gre.cli.case_command import case_app
+
+    app.add_typer(case_app, name="case")
+
+
 def _register_locate() -> None:
     from gre.cli.locate_command import locate_command
 
@@ -288,6 +294,7 @@ def report(
 
 
 _register_eval()
+_register_case()
 _register_schema()
 
 

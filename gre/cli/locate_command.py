@@ -101,6 +101,12 @@ def locate_command(
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, max=64, help="Photos located at once in a batch.")
     ] = 1,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive", help="Pause after each stage for review (one photo; gre case)."
+        ),
+    ] = False,
 ) -> None:
     """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
     from gre.cli.photos import expand, unusable
@@ -130,6 +136,14 @@ def locate_command(
             typer.echo(f"error: {printable(why)}", err=True)
         made.close()
         raise typer.Exit(1)
+    if interactive:
+        from gre.cli.case_command import run_interactive
+
+        if len(named) != 1 or early:
+            made.close()
+            raise fail("--interactive reviews one photo at a time")
+        run_interactive(settings, made, named[0], hints, script)
+        return
     locator = _locator(settings, made)
     exports = {"geojson": geojson, "kml": kml, "csv": csv, "html": html}
     failures = _run_batch(locator, named, as_json=as_json, jobs=jobs, exports=exports, hints=hints)

@@ -91,22 +91,8 @@ class Locator:
         ``hints`` (the analyst's) travel in the state's options and are in the trace.
         """
         emit = on_event or discard
-        options = {
-            "ignore_metadata": self.settings.ignore_metadata,
-            "corroborate_gps": self.settings.corroborate_gps,
-            "offline": self.settings.offline,
-            "max_steps": self.settings.max_steps,
-            "graph": self.settings.graph,
-            "leak_terms": list(leak_terms or []),
-            "hints": hints.model_dump(mode="json") if hints is not None else None,
-        }
-        state: AgentState = {
-            "input_path": str(path),
-            "options": options,
-            "step": 0,
-            "iteration": 0,
-        }
-        ctx = RunContext(self.settings, self.backend, self.toolbox, self.workdir)
+        state, options = self.initial_state(path, leak_terms=leak_terms, hints=hints)
+        ctx = self.context()
         emit(RunStart(path=str(path), backend=self.backend.name))
         last: dict[str, Any] = dict(state)
         error: str | None = None
@@ -135,6 +121,42 @@ class Locator:
         trace = self._trace(last, error, (time.perf_counter() - t0) * 1000, options, hints)
         emit(RunEnd(trace=trace))
         return trace
+
+    def initial_state(
+        self, path: Path, *, leak_terms: list[str] | None = None, hints: Hints | None = None
+    ) -> tuple[AgentState, dict[str, Any]]:
+        """A run's first state and its options (the hints travel in the options)."""
+        options: dict[str, Any] = {
+            "ignore_metadata": self.settings.ignore_metadata,
+            "corroborate_gps": self.settings.corroborate_gps,
+            "offline": self.settings.offline,
+            "max_steps": self.settings.max_steps,
+            "graph": self.settings.graph,
+            "leak_terms": list(leak_terms or []),
+            "hints": hints.model_dump(mode="json") if hints is not None else None,
+        }
+        state: AgentState = {
+            "input_path": str(path),
+            "options": options,
+            "step": 0,
+            "iteration": 0,
+        }
+        return state, options
+
+    def context(self, workdir: Path | None = None) -> RunContext:
+        """The graph's run context (an interactive case keeps its own ``workdir``)."""
+        return RunContext(self.settings, self.backend, self.toolbox, workdir or self.workdir)
+
+    def trace_of(
+        self,
+        state: dict[str, Any],
+        error: str | None,
+        ms: float,
+        options: dict[str, Any],
+        hints: Hints | None = None,
+    ) -> Trace:
+        """The published trace of a final state (for runs driven outside :meth:`locate`)."""
+        return self._trace(state, error, ms, options, hints)
 
     def _trace(
         self,
