@@ -3,7 +3,7 @@
 # orientation/script detection and the language packs for the scripts gre reads, and the fonts
 # the example sign and the OCR tests are drawn with (DejaVu, Noto, Noto CJK). With --test, also
 # what the export tests use: GDAL's ogrinfo (reads the GeoJSON and KML back) and Chromium
-# (renders the HTML report).
+# (renders the HTML report), and tmux (drives the interactive review in a real terminal).
 set -euo pipefail
 
 need=()
@@ -18,6 +18,7 @@ done
 if [ "${1:-}" = "--test" ]; then  # only the tests need these two (about 530 MB installed)
   command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v tmux >/dev/null 2>&1 || need+=(tmux)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
