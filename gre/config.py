@@ -28,7 +28,7 @@ def default_config_file() -> Path:
     return Path(os.environ.get("GRE_CONFIG") or Path(user_config_dir("gre")) / "config.toml")
 
 
-def _unknown(kind: str, names: list[str], known: list[str]) -> str:
+def unknown_keys(kind: str, names: list[str], known: list[str]) -> str:
     """One line naming unknown keys, each with its likeliest intended key."""
     by_lower = {k.lower(): k for k in known}
     parts = []
@@ -50,7 +50,7 @@ class _CheckedToml(TomlConfigSettingsSource):
         unknown = sorted(set(self.toml_data) - set(settings_cls.model_fields))
         if unknown:
             fields = sorted(settings_cls.model_fields)
-            raise ValueError(f"{path}: {_unknown('setting', unknown, fields)}")
+            raise ValueError(f"{path}: {unknown_keys('setting', unknown, fields)}")
 
 
 def _check_environment(settings_cls: type[BaseSettings]) -> None:
@@ -58,7 +58,7 @@ def _check_environment(settings_cls: type[BaseSettings]) -> None:
     known = {f"GRE_{name.upper()}" for name in settings_cls.model_fields} | NOT_SETTINGS
     unknown = sorted(k for k in os.environ if k.startswith("GRE_") and k not in known)
     if unknown:
-        raise ValueError(_unknown("environment variable", unknown, sorted(known)))
+        raise ValueError(unknown_keys("environment variable", unknown, sorted(known)))
 
 
 class Settings(BaseSettings):

@@ -9,8 +9,21 @@ standard kind it is (a bad photo is also a ``ValueError``, a tool time-out also 
 
 from __future__ import annotations
 
-__all__ = ["GreError"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = ["GreError", "first_error"]
 
 
 class GreError(Exception):
     """The base of every error gre raises on purpose; its message is one line."""
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """A validation error's first problem as (where, message): ``("near.radius_km", "...")``,
+    without pydantic's "Value error, " prefix; where is "" at the model's top."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return where, str(first["msg"]).removeprefix("Value error, ")

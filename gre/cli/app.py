@@ -161,13 +161,9 @@ def _first_sentence(text: str) -> str:
 
 
 def _unknown_fields(names: list[str], known: list[str]) -> str:
-    import difflib
+    from gre.config import unknown_keys
 
-    parts = []
-    for n in names:
-        close = difflib.get_close_matches(n, known, n=1, cutoff=0.6)
-        parts.append(f"{n} (did you mean {close[0]}?)" if close else n)
-    return f"unknown input field(s): {', '.join(parts)}; fields: {', '.join(known)}"
+    return f"{unknown_keys('input field(s)', names, known)}; fields: {', '.join(known)}"
 
 
 @tools_app.command("run")

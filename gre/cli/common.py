@@ -32,14 +32,13 @@ def load_settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from gre.config import Settings
+    from gre.errors import first_error
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise fail(f"invalid configuration: {where}: {message}") from None
+        where, message = first_error(exc)
+        raise fail(f"invalid configuration: {where or 'settings'}: {message}") from None
     except (OSError, ValueError) as exc:
         raise fail(f"cannot read the configuration: {exc}") from None
 

@@ -109,7 +109,8 @@ def locate_command(
     ] = False,
 ) -> None:
     """Locate photos: live reasoning, then coordinates, radius, level and alternatives."""
-    from gre.cli.photos import expand, unusable
+    from gre.cli.photos import expand
+    from gre.ingest.photo import not_a_file
     from gre.textnorm import printable
 
     settings = load_settings(
@@ -130,7 +131,7 @@ def locate_command(
     named, errors = expand(photos)
     for message in errors:
         typer.echo(f"error: {printable(message)}", err=True)
-    early = [why for why in map(unusable, named) if why]
+    early = [why for why in map(not_a_file, named) if why]
     if len(early) == len(named):  # nothing to locate: say so before any tool warms up
         for why in early:
             typer.echo(f"error: {printable(why)}", err=True)
@@ -157,6 +158,7 @@ def _hints(
     """The analyst's hints from the flags; a bad one is a one-line usage error."""
     from pydantic import ValidationError
 
+    from gre.errors import first_error
     from gre.records import Hints
 
     if text is None and not countries and bbox is None and near is None:
@@ -174,12 +176,10 @@ def _hints(
     try:
         return Hints.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "hint"
+        where, message = first_error(exc)
         flag = {"text": "--hint", "countries": "--country", "bbox": "--bbox"}.get(
             where.split(".")[0], "--near"
         )
-        message = str(first["msg"]).removeprefix("Value error, ")
         raise fail(f"{flag}: {message}") from None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -61,18 +60,3 @@ def expand(args: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             errors.append(f"more than {MAX_PHOTOS:,} photos named; split the batch")
             return [], errors
     return list(dict.fromkeys(photos)), errors
-
-
-def unusable(path: Path) -> str | None:
-    """Why ``path`` cannot be a photo, told before any tool starts (None when it may be)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return f"{path}: no such file"
-    except OSError as exc:
-        return f"{path}: cannot read ({exc.strerror or exc})"
-    if stat.S_ISDIR(mode):
-        return f"{path}: is a directory, not a photo"
-    if not stat.S_ISREG(mode):
-        return f"{path}: is not a regular file, not a photo"
-    return None

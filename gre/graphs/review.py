@@ -27,7 +27,7 @@ from langgraph.types import Command, Overwrite, interrupt
 from pydantic import ValidationError
 
 from gre.agent.hints import hints_of
-from gre.errors import GreError
+from gre.errors import GreError, first_error
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.locator import Locator
 from gre.graphs.nodes import Node, _executor, answer, converge, ingest, make_stage, verify
@@ -412,7 +412,7 @@ def parse_command(line: str, pause: Pause) -> Action | str:
         try:
             Hints(text=rest)
         except ValidationError as exc:
-            return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            return first_error(exc)[1]
         return {"op": "hint", "text": rest}
     if word == "tool":
         return _tool(rest)

@@ -41,20 +41,26 @@ _KINDS = (
 )
 
 
-def check_file(path: Path, max_bytes: int) -> int:
-    """Fail with a one-line PhotoError unless ``path`` is a readable, non-empty regular file.
-
-    The kind of file is checked before it is opened: opening a FIFO blocks forever.
-    """
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` is no regular file (missing, unreadable, a FIFO...), told without
+    opening it (opening a FIFO blocks forever); None for a regular file."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise PhotoError(f"{path}: no such file") from None
+        return f"{path}: no such file"
     except OSError as exc:  # a symlink loop, a name too long, a permission on the way
-        raise PhotoError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return f"{path}: cannot read ({exc.strerror or exc})"
     if not stat.S_ISREG(mode):
         kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
-        raise PhotoError(f"{path}: is {kind}, not a photo")
+        return f"{path}: is {kind}, not a photo"
+    return None
+
+
+def check_file(path: Path, max_bytes: int) -> int:
+    """Fail with a one-line PhotoError unless ``path`` is a readable, non-empty regular file."""
+    why = not_a_file(path)
+    if why:
+        raise PhotoError(why)
     try:
         size = path.stat().st_size
         with path.open("rb"):
