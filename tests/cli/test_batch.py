@@ -14,14 +14,6 @@ from gre.cli.photos import expand
 
 
 @pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
-    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
-    monkeypatch.setenv("GRE_OFFLINE", "1")
-    monkeypatch.setenv("COLUMNS", "120")
-    return CliRunner()
-
-
-@pytest.fixture
 def album(tmp_path: Path) -> Path:
     """Three photos (one in a sub-folder, one PNG), a text file and a hidden folder."""
     root = tmp_path / "album"

@@ -20,14 +20,6 @@ PARIS = (48.8566, 2.3522)
 STRASBOURG = (48.5734, 7.7521)
 
 
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
-    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
-    monkeypatch.setenv("GRE_OFFLINE", "1")  # network tools would only meet the socket guard
-    monkeypatch.setenv("COLUMNS", "120")
-    return CliRunner()
-
-
 @pytest.fixture(scope="session")
 def example_sign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's generated example photo, made fresh by its own script."""

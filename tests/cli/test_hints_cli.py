@@ -15,14 +15,6 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 
 @pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
-    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
-    monkeypatch.setenv("GRE_OFFLINE", "1")
-    monkeypatch.setenv("COLUMNS", "120")
-    return CliRunner()
-
-
-@pytest.fixture
 def sign(tmp_path: Path) -> Path:
     if not FONT.exists():
         pytest.skip("DejaVu fonts not installed")

@@ -6,19 +6,10 @@ import os
 import threading
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
 from gre.cli import app
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> CliRunner:
-    monkeypatch.setenv("GRE_CACHE_DIR", str(session_cache))
-    monkeypatch.setenv("GRE_OFFLINE", "1")
-    monkeypatch.setenv("COLUMNS", "120")
-    return CliRunner()
 
 
 def _invoke_within(runner: CliRunner, args: list[str], seconds: float) -> Result:
