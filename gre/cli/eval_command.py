@@ -71,6 +71,19 @@ def eval_command(
         bool, typer.Option("--traces", help="Keep each photo's whole trace in the log.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+    ray: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run photos on Ray workers: local (this machine's cluster, else a new one), "
+            "auto, or HOST:PORT / ray://HOST:PORT. Needs gre-suite[ray].",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--ray-workers", help="Ray worker processes (default: one per CPU)."),
+    ] = None,
 ) -> None:
     """Evaluate on a benchmark: concurrent, resumable, every result logged as it finishes.
 
@@ -83,6 +96,7 @@ def eval_command(
     from gre.cli.common import fail, load_settings
     from gre.errors import GreError
     from gre.eval.datasets import DatasetError, load_dataset
+    from gre.eval.errors import ClusterError
     from gre.eval.log import LogBusy, LogLineError, LogWriteError
     from gre.eval.runner import Runner
 
@@ -92,7 +106,14 @@ def eval_command(
     except ValueError:
         raise fail(f"--shard takes K/N, got {shard[:40]!r}") from None
     urls = list(model_url or [])
-    config = _config(concurrency, max_attempts, limit, (k, n), urls, keep_traces)
+    config = _config(concurrency, max_attempts, limit, (k, n), urls, keep_traces, ray, ray_workers)
+    if ray is not None:
+        from gre.eval.ray_pool import require_ray
+
+        try:
+            require_ray()
+        except GreError as exc:
+            raise fail(str(exc)) from None
     settings = load_settings(
         graph=graph,
         backend=backend,
@@ -116,7 +137,7 @@ def eval_command(
         progress = asyncio.run(runner.run(live))
     except LogLineError as exc:
         raise fail(f"{exc}; repair or remove that line, or use a new --out") from None
-    except LogWriteError as exc:
+    except (LogWriteError, ClusterError) as exc:
         raise fail(f"{exc}; the run stopped, run it again to resume", 1) from None
     except LogBusy as exc:
         raise fail(str(exc), 1) from None
@@ -145,6 +166,8 @@ _OPTION_NAMES = {
     "max_attempts": "--max-attempts",
     "limit": "--limit",
     "shard": "--shard",
+    "ray": "--ray",
+    "ray_workers": "--ray-workers",
 }
 
 
@@ -155,6 +178,8 @@ def _config(
     shard: tuple[int, int],
     urls: list[str],
     keep_traces: bool,
+    ray: str | None = None,
+    ray_workers: int | None = None,
 ) -> EvalConfig:
     """The run's EvalConfig; a one-line usage error naming the flag when a value is out of range."""
     from pydantic import ValidationError
@@ -170,6 +195,8 @@ def _config(
             shard=shard,
             model_urls=urls,
             keep_traces=keep_traces,
+            ray=ray,
+            ray_workers=ray_workers,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,16 @@ from pydantic import BaseModel, Field
 from gre import __version__
 from gre.config import Settings
 from gre.errors import GreError
-from gre.eval.datasets import Dataset, Sample, agent_copy
+from gre.eval.attempt import (
+    LocalSlot,
+    Slot,
+    WorkerDied,
+    failed_result,
+    model_failure,
+    result_of,
+)
+from gre.eval.datasets import Dataset, Sample
+from gre.eval.errors import ClusterError, EvalError
 from gre.eval.log import (
     RESULT_CONFIG,
     RESULT_SETTINGS,
@@ -47,14 +56,9 @@ from gre.eval.log import (
     repair_torn_tail,
     scan_log,
 )
-from gre.geo import haversine_km
 from gre.graphs.locator import Locator
-from gre.ingest.photo import PhotoError
-from gre.records import Prediction, Trace
 
-
-class EvalError(GreError, ValueError):
-    """The evaluation cannot start (one-line message)."""
+__all__ = ["ClusterError", "EvalConfig", "EvalError", "Runner", "model_failure", "result_of"]
 
 
 class EvalConfig(BaseModel):
@@ -67,6 +71,12 @@ class EvalConfig(BaseModel):
     model_urls: list[str] = Field(default_factory=list)
     keep_traces: bool = False
     seed: int = 0
+    ray: str | None = Field(default=None, min_length=1, max_length=300, pattern=r"^\S+$")
+    """Run photos on a Ray cluster's workers instead of this process's threads: ``local``
+    (the cluster running on this machine, else a new one), ``auto`` (the running
+    one) or an address (``HOST:PORT``, ``ray://HOST:PORT``)."""
+    ray_workers: int | None = Field(default=None, ge=1)
+    """Ray worker processes (None: one per CPU of the cluster, at most ``concurrency``)."""
 
 
 _FLAGS = {
@@ -215,75 +225,6 @@ def blame(contents: LogContents) -> tuple[dict[str, int], set[str]]:
     return attempts, suspects
 
 
-def model_failure(trace: Trace) -> str | None:
-    """Why the model could not be asked about this photo, or None when it could.
-
-    A model call that failed with no reply at all (server down, HTTP errors,
-    time-outs, a runtime's crash) is the model's failure, not the photo's. The
-    attempt failed for that reason when no call got a reply, or when some did not
-    and the photo was left unanswered.
-    """
-    calls = [(g.ok, g.error) for g in trace.generations]
-    calls += [(st.ok or st.raw is not None, st.error) for st in trace.stages]
-    errors = [error or "no reply" for replied, error in calls if not replied]
-    if not errors:
-        return None
-    pred = trace.prediction
-    answered = pred.lat is not None and pred.lon is not None and not pred.abstained
-    if len(errors) == len(calls) or not answered:
-        return errors[0]
-    return None
-
-
-def result_of(sample: Sample, trace: Trace, attempts: int, keep_trace: bool) -> SampleResult:
-    """A sample's log record from the agent's trace."""
-    pred = trace.prediction
-    usage: dict[str, int] = {}
-    for stage in trace.stages:
-        for key, value in stage.usage.items():
-            usage[key] = usage.get(key, 0) + value
-    for gen in trace.generations:
-        for key, value in gen.usage.items():
-            usage[key] = usage.get(key, 0) + value
-    leaks = sum(
-        int(ev.result.get("dropped", 0)) for ev in trace.evidence if ev.tool == "search" and ev.ok
-    )
-    unavailable = None if trace.error else model_failure(trace)
-    answered = (
-        pred.lat is not None and pred.lon is not None and not pred.abstained and not unavailable
-    )
-    status = "failed" if trace.error or unavailable else ("ok" if answered else "abstained")
-    error_km = (
-        haversine_km(pred.lat, pred.lon, sample.lat, sample.lon)  # type: ignore[arg-type]
-        if answered
-        else None
-    )
-    if unavailable:
-        error: str | None = f"model unavailable: {unavailable}"
-    else:
-        error = trace.error or (pred.reason if not answered else None)
-    return SampleResult(
-        sample_id=sample.id,
-        status=status,
-        lat_true=sample.lat,
-        lon_true=sample.lon,
-        lat=pred.lat if answered else None,
-        lon=pred.lon if answered else None,
-        error_km=error_km,
-        level=pred.level,
-        radius_km=pred.radius_km,
-        confidence=pred.confidence,
-        category=sample.category,
-        attempts=attempts,
-        error=error,
-        retryable=unavailable is not None,
-        duration_ms=trace.duration_ms,
-        usage=usage,
-        leaks_dropped=leaks,
-        trace=trace.model_dump(mode="json") if keep_trace else None,
-    )
-
-
 def check_log_path(path: Path) -> None:
     """EvalError unless ``path`` can be a run log: not a folder, its folder creatable."""
     if path.is_dir():
@@ -389,35 +330,33 @@ class Runner:
         if not plan.todo:
             return progress
         log = RunLog(self.log_path)
-        locators = [self._factory(s) for s in self.settings]
-        for loc in locators:
-            loc.prepare()
-        slots: asyncio.Queue[Locator] = asyncio.Queue()
-        for i in range(self.config.concurrency):
-            slots.put_nowait(locators[i % len(locators)])
-        pool = ThreadPoolExecutor(
-            max_workers=self.config.concurrency, thread_name_prefix="gre-eval"
-        )
+        try:
+            opened, close = self._open_slots()
+        except BaseException:
+            log.close()
+            raise
+        slots: asyncio.Queue[Slot] = asyncio.Queue()
+        for slot in opened:
+            slots.put_nowait(slot)
+        pool = ThreadPoolExecutor(max_workers=len(opened), thread_name_prefix="gre-eval")
         loop = asyncio.get_running_loop()
-        stopped: list[LogWriteError] = []
+        stopped: list[GreError] = []
 
         async def one(sample: Sample) -> None:
             if self._stopping.is_set():
                 return
-            locator = await slots.get()
+            slot = await slots.get()
             try:
                 if self._stopping.is_set():
                     return
                 begun = plan.attempts.get(sample.id, 0)
-                result = await loop.run_in_executor(
-                    pool, self._attempts, locator, sample, begun, log
-                )
-            except LogWriteError as exc:
+                result = await loop.run_in_executor(pool, self._attempts, slot, sample, begun, log)
+            except (LogWriteError, ClusterError) as exc:
                 stopped.append(exc)
                 self._stopping.set()
                 return
             finally:
-                slots.put_nowait(locator)
+                slots.put_nowait(slot)
             if result is None:
                 return
             progress.done += 1
@@ -430,91 +369,87 @@ class Runner:
                 progress.within_750 += result.error_km <= 750
             hook(progress, result)
 
+        async def drain(queue: Iterator[Sample]) -> None:
+            for sample in queue:  # one coroutine per slot, not one per photo
+                await one(sample)
+
         suspects = [s for s in plan.todo if s.id in plan.suspects]
-        rest = [s for s in plan.todo if s.id not in plan.suspects]
+        rest = iter([s for s in plan.todo if s.id not in plan.suspects])
         try:
             for sample in suspects:  # alone, so that a photo that kills the run is known
                 await one(sample)
-            await asyncio.gather(*(one(s) for s in rest))
+            await asyncio.gather(*(drain(rest) for _ in opened))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             log.close()
-            for loc in locators:
-                loc.close()
+            close()
         if stopped:
             raise stopped[0]
         return progress
 
-    def _attempts(
-        self, locator: Locator, sample: Sample, begun: int, log: RunLog
-    ) -> SampleResult | None:
+    def _open_slots(self) -> tuple[list[Slot], Callable[[], None]]:
+        """``concurrency`` slots to run photos in, and what closes them."""
+        n = self.config.concurrency
+        strip, keep = self.dataset.strip_metadata, self.config.keep_traces
+        if self.config.ray:
+            from gre.eval.ray_pool import RayPool
+
+            ray_pool = RayPool(
+                self.settings,
+                self._factory,
+                strip_metadata=strip,
+                keep_traces=keep,
+                concurrency=n,
+                address=self.config.ray,
+                workers=self.config.ray_workers,
+            )
+            return list(ray_pool.slots()), ray_pool.close
+        locators = [self._factory(s) for s in self.settings]
+        try:
+            for loc in locators:
+                loc.prepare()
+        except BaseException:
+            for loc in locators:
+                loc.close()
+            raise
+        slots: list[Slot] = [LocalSlot(locators[i % len(locators)], strip, keep) for i in range(n)]
+
+        def close() -> None:
+            for loc in locators:
+                loc.close()
+
+        return slots, close
+
+    def _attempts(self, slot: Slot, sample: Sample, begun: int, log: RunLog) -> SampleResult | None:
         """Run a sample until it succeeds or its attempts are spent; log one result.
 
-        None when the run is stopping and the sample was not started.
+        None when the run is stopping and the sample was not started. An attempt whose
+        process died while other photos shared it does not count: the photo runs again
+        alone, so a photo that kills its worker is known and recorded as failed.
         """
         attempt = begun
+        alone = False
         result: SampleResult | None = None
         while attempt < self.config.max_attempts:
             if self._stopping.is_set():
                 return None
             attempt += 1
             log.append(SampleStart(sample_id=sample.id, attempt=attempt, session=self.session))
-            trace = self._locate(locator, sample)
-            result = result_of(sample, trace, attempt, self.config.keep_traces)
+            try:
+                result = slot.attempt(sample, attempt, alone=alone)
+            except WorkerDied as exc:
+                result = failed_result(sample, attempt, f"the worker died: {exc}")
+                if not exc.blamed:
+                    attempt -= 1
+                    alone = True
+                continue
             if result.status != "failed":
                 break
         if result is None:  # every attempt was begun by processes that died
-            result = SampleResult(
-                sample_id=sample.id,
-                status="failed",
-                lat_true=sample.lat,
-                lon_true=sample.lon,
-                category=sample.category,
-                attempts=begun,
-                error=f"the runner died during its attempts on this sample ({begun} counted)",
+            result = failed_result(
+                sample,
+                begun,
+                f"the runner died during its attempts on this sample ({begun} counted)",
             )
         log.append(result)
         return result
-
-    def _locate(self, locator: Locator, sample: Sample) -> Trace:
-        if self.dataset.strip_metadata:
-            with_tmp = locator.workdir / "eval-input"
-            started = dt.datetime.now(dt.UTC)
-            try:
-                image = agent_copy(sample, with_tmp)
-            except (PhotoError, OSError) as exc:
-                reason = f"cannot read the photo: {exc}"
-                return Trace(
-                    input_path=str(sample.image),
-                    started_at=started,
-                    finished_at=dt.datetime.now(dt.UTC),
-                    backend=locator.backend.name,
-                    graph=locator.settings.graph,
-                    model=locator.backend.model,
-                    prediction=Prediction(abstained=True, reason=reason),
-                    error=reason,
-                )
-            try:
-                trace = locator.locate(image, leak_terms=_leak_terms(sample))
-            finally:
-                image.unlink(missing_ok=True)
-            return _of_sample(trace, image, sample)
-        return locator.locate(sample.image, leak_terms=_leak_terms(sample))
-
-
-def _of_sample(trace: Trace, copy: Path, sample: Sample) -> Trace:
-    """The trace of an agent copy as the sample's: its photo, not the deleted copy, is named.
-
-    The photo's hash, format and size stay the copy's (what the agent read).
-    """
-    photo = trace.photo
-    update: dict[str, Any] = {"input_path": str(sample.image)}
-    if photo is not None and photo.path == str(copy):
-        update["photo"] = photo.model_copy(update={"path": str(sample.image)})
-    return trace.forget_paths(str(copy)).model_copy(update=update)
-
-
-def _leak_terms(sample: Sample) -> list[str]:
-    """Strings that identify the test photo itself in web results (dropped and counted)."""
-    terms = {sample.id, sample.image.name, sample.image.stem}
-    return sorted(t for t in terms if len(t) >= 4)
