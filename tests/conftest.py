@@ -3,6 +3,7 @@ and the test plugins installed for real."""
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,6 +67,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def example_sign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's generated example photo, made fresh by its own script."""
+    spec = importlib.util.spec_from_file_location("make_sign", REPO / "examples" / "make_sign.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out: Path = module.make_sign(tmp_path_factory.mktemp("example") / "sign.jpg")
+    return out
 
 
 @pytest.fixture(scope="session")

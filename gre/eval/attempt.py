@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gre.errors import GreError
 from gre.eval.datasets import Sample, agent_copy
 from gre.eval.log import SampleResult
 from gre.geo import haversine_km
@@ -134,7 +135,7 @@ def _leak_terms(sample: Sample) -> list[str]:
     return sorted(t for t in terms if len(t) >= 4)
 
 
-class WorkerDied(Exception):
+class WorkerDied(GreError, RuntimeError):
     """The process running an attempt died before it returned a result.
 
     ``blamed`` is False when other photos shared that process when it died: the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,9 @@ from typer.testing import CliRunner
 from gre.cli import app
 from gre.geo import haversine_km
 
-REPO = Path(__file__).resolve().parents[2]
 NEVACHE = (45.0197, 6.6036)
 PARIS = (48.8566, 2.3522)
 STRASBOURG = (48.5734, 7.7521)
-
-
-@pytest.fixture(scope="session")
-def example_sign(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's generated example photo, made fresh by its own script."""
-    spec = importlib.util.spec_from_file_location("make_sign", REPO / "examples" / "make_sign.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out: Path = module.make_sign(tmp_path_factory.mktemp("example") / "sign.jpg")
-    return out
 
 
 def _traces(stdout: str) -> list[dict[str, Any]]:

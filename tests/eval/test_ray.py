@@ -34,8 +34,6 @@ from gre.tools.support.sqlite_index import ensure_built
 ray = pytest.importorskip("ray")
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
@@ -72,7 +70,11 @@ def _worker_pids() -> list[int]:
 
 
 def test_ray_gives_the_thread_runners_results(
-    cluster: str, session_cache: Path, shared_data: Path, tmp_path: Path
+    cluster: str,
+    session_cache: Path,
+    shared_data: Path,
+    example_sign: Path,
+    tmp_path: Path,
 ) -> None:
     """The tools-only agent on real photos: the same answer per photo, the same metrics."""
     devset = shared_data / "images" / "devset"
@@ -84,7 +86,7 @@ def test_ray_gives_the_thread_runners_results(
         shutil.copyfile(devset / name, tmp_path / "imgs" / name)
         t = truths[name]
         records.append({"sample_id": name[:-4], "image_path": f"imgs/{name}", **_gt(t)})
-    shutil.copyfile(REPO / "examples" / "sign.jpg", tmp_path / "imgs" / "sign.jpg")
+    shutil.copyfile(example_sign, tmp_path / "imgs" / "sign.jpg")
     records.append({"sample_id": "sign", "image_path": "imgs/sign.jpg", **_gt(_STRASBOURG)})
     (tmp_path / "bench.json").write_text(json.dumps(records))
     data = load_dataset(tmp_path / "bench.json")
