@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from gre.config import Settings
     from gre.graphs.review import CaseStore, Pause, Review
     from gre.records import Hints, Trace
+    from gre.render import LiveRenderer
 
 case_app = typer.Typer(help="Interactive review cases (gre locate --interactive).")
 
@@ -35,10 +37,16 @@ SETUP_KEYS = (
 HELP = """commands (one a line):
   continue            accept and go on (also: c, an empty line)
   reject N... kN...   reject candidates by number, clues by id (e.g. reject 2 k1)
-  hint TEXT           append TEXT to the run's hint text
+  hint TEXT           append TEXT to the run's hint text; before TEXT, --country XX
+                      adds a country and --bbox S,W,N,E sets the area (hard constraints);
+                      after semantic or before the answer, semantic runs again with it
   tool NAME k=v ...   run a tool (values read as JSON when they parse)
   help                this list
   quit                leave the case paused (gre case resume ID)"""
+
+
+CASE_ID = re.compile(r"[0-9a-f]{8}")
+"""A case id as `gre case list` shows it: 8 hex digits."""
 
 
 def _store(settings: Settings) -> CaseStore:
@@ -55,8 +63,9 @@ def run_interactive(
 
     locator = _locator(settings, made)
     store = _store(settings)
+    live = _live()
     try:
-        review = Review(locator, store)
+        review = Review(locator, store, on_event=live)
     except ValueError as exc:
         store.close()
         locator.close()
@@ -65,10 +74,21 @@ def run_interactive(
     setup["script"] = str(script.resolve()) if script is not None else None
     with locator:
         try:
-            locator.prepare()
-            _loop(review, *review.start(photo, setup, hints))
+            locator.prepare(live)
+            try:
+                started = review.start(photo, setup, hints)
+            finally:
+                live.close()
+            _loop(review, live, *started)
         finally:
             store.close()
+
+
+def _live() -> LiveRenderer:
+    """The live view of the reasoning between pauses (as `gre locate` shows it)."""
+    from gre.render import LiveRenderer
+
+    return LiveRenderer(make_console())
 
 
 def _locator(settings: Settings, made: VLMBackend) -> Any:
@@ -77,12 +97,13 @@ def _locator(settings: Settings, made: VLMBackend) -> Any:
     return make(settings, made)
 
 
-def _loop(review: Review, case_id: str, step: Pause | Trace) -> None:
+def _loop(review: Review, live: LiveRenderer, case_id: str, step: Pause | Trace) -> None:
     """Show each pause, send each command, until the case is done or the analyst quits."""
     from gre.graphs.review import Pause, parse_command
     from gre.render import render_prediction
+    from gre.textnorm import printable
 
-    out = make_console()
+    out = live.console
     while isinstance(step, Pause):
         _show(out, step)
         while True:
@@ -90,22 +111,23 @@ def _loop(review: Review, case_id: str, step: Pause | Trace) -> None:
                 line = typer.prompt(f"[{step.stage}]", default="", show_default=False)
             except typer.Abort:
                 line = "quit"
-            word = line.strip().lower()
-            if word == "help":
+            action = parse_command(line, step)
+            if isinstance(action, str):
+                typer.echo(f"error: {printable(action)}", err=True)
+            elif action["op"] == "help":
                 typer.echo(HELP)
-                continue
-            if word in ("quit", "q", "exit"):
+            elif action["op"] == "quit":
                 typer.echo(
                     f"case {step.case_id} paused at {step.stage}; "
                     f"resume with: gre case resume {step.case_id}"
                 )
                 return
-            action = parse_command(line, step)
-            if isinstance(action, str):
-                typer.echo(f"error: {action}", err=True)
-                continue
-            break
-        step = review.resume(step.case_id, action)
+            else:
+                break
+        try:
+            step = review.resume(step.case_id, action)
+        finally:
+            live.close()  # no spinner while the analyst types
     render_prediction(out, step)
     typer.echo(f"case {case_id} {'failed' if step.error else 'done'}")
     if step.error:
@@ -116,21 +138,24 @@ def _show(out: Console, pause: Pause) -> None:
     """A pause: where, the last command's note, the clues and the numbered candidates."""
     from rich.text import Text
 
+    from gre.textnorm import printable
+
     where = "before the answer" if pause.stage == "answer" else f"after {pause.stage}"
     out.print(Text(f"case {pause.case_id}: paused {where}", style="bold"))
     if pause.note:
-        out.print(Text(f"  {pause.note}", style="dim"))
+        out.print(Text(f"  {printable(pause.note)}", style="dim"))
     clues = pause.clues
     out.print(Text(f"clues ({len(clues)}):"))
     for clue in clues:
-        out.print(Text(f"  {clue.id}  {clue.kind}: {clue.value[:100]} ({clue.confidence:.2f})"))
+        value = printable(clue.value[:100])
+        out.print(Text(f"  {clue.id}  {clue.kind}: {value} ({clue.confidence:.2f})"))
     cands = pause.candidates
     out.print(Text(f"candidates ({len(cands)}):"))
     for i, cand in enumerate(cands, 1):
         flags = f" [{', '.join(cand.flags)}]" if cand.flags else ""
         out.print(
             Text(
-                f"  {i}. {cand.label} ({cand.level}, {cand.lat:.4f}, {cand.lon:.4f}) "
+                f"  {i}. {printable(cand.label)} ({cand.level}, {cand.lat:.4f}, {cand.lon:.4f}) "
                 f"weight {cand.weight:.2f}{flags}"
             )
         )
@@ -138,7 +163,10 @@ def _show(out: Console, pause: Pause) -> None:
 
 
 def _open(case_id: str) -> tuple[Settings, CaseStore, Any]:
-    """The settings, store and case for an id (an unknown id is a usage error)."""
+    """The settings, store and case for an id (a malformed or unknown id is a usage error)."""
+    if not CASE_ID.fullmatch(case_id):
+        shown = repr(case_id[:40]) + ("…" if len(case_id) > 40 else "")
+        raise fail(f"no case {shown}: a case id is 8 hex digits (see gre case list)")
     settings = load_settings()
     store = _store(settings)
     case = store.get(case_id)
@@ -191,11 +219,12 @@ def case_resume(
     settings = settings.model_copy(update={k: v for k, v in setup.items() if k in SETUP_KEYS})
     made = _backend(settings, Path(script) if script else None)
     locator = _locator(settings, made)
+    live = _live()
     with locator:
         try:
-            review = Review(locator, store)
-            locator.prepare()
-            _loop(review, case_id, review.resume(case_id))
+            review = Review(locator, store, on_event=live)
+            locator.prepare(live)
+            _loop(review, live, case_id, review.resume(case_id))
         except CaseError as exc:
             raise fail(str(exc)) from None
         finally:

@@ -3,9 +3,11 @@ before the answer, kept in a SQLite checkpointer so a case can be resumed later.
 
 At a pause the analyst's command comes back as the resume value (``Command(resume=...)``):
 ``continue``; ``reject`` candidates (weight 0, flag ``rejected_by_analyst``, kept so on
-every later pass) or clues (dropped); ``hint`` (appended to the hint text); ``tool``
-(run through the node's executor, ``requested_by`` analyst). Every command but
-``continue`` pauses again at the same place, so each one is checkpointed at once.
+every later pass) or clues (dropped); ``hint`` (text appended, ``--country`` codes added,
+``--bbox`` set); ``tool`` (run through the node's executor, ``requested_by`` analyst).
+Every command but ``continue`` pauses again at the same place, so each one is checkpointed
+at once. A hint given after the semantic stage or before the answer would come too late
+for the stage's planner and model, so continuing from there runs semantic again first.
 """
 
 from __future__ import annotations
@@ -16,22 +18,22 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Overwrite, interrupt
 from pydantic import ValidationError
 
-from gre.agent.hints import hints_of
+from gre.agent.hints import describe, hints_of
 from gre.errors import GreError, first_error
+from gre.events import Event, EventSink, RunEnd, RunStart, discard
 from gre.graphs.context import NodeRecorder, RunContext
 from gre.graphs.locator import Locator
-from gre.graphs.nodes import Node, _executor, answer, converge, ingest, make_stage, verify
-from gre.graphs.routing import after_converge, after_ingest
+from gre.graphs.nodes import Node, _executor, verify
+from gre.graphs.staged import PAUSE_AT, PauseRoute, Pauses, build_staged_graph
 from gre.graphs.state import AgentState
 from gre.records import Candidate, Clue, Hints, ToolRequest, Trace
 from gre.tools.support.http import network_budget
@@ -40,10 +42,13 @@ REJECTED_FLAG = "rejected_by_analyst"
 """The flag of a candidate the analyst rejected."""
 ANALYST_BY = "analyst"
 """``requested_by`` of a tool request the analyst makes at a pause."""
-PAUSES = ("scene", "details", "semantic", "answer")
+PAUSES = PAUSE_AT
 """Where a review pauses: after each reasoning stage, and before the answer."""
+RERUN_AT = ("semantic", "answer")
+"""Pauses whose hints send the run back through semantic (and verify) when it goes on."""
 REVIEW_KEY = "review"
 """The key of the review's bookkeeping in the state's options."""
+GRAPH_NAME = "gre-review"
 
 Action = dict[str, Any]
 
@@ -104,13 +109,20 @@ def clues_at(state: dict[str, Any], stage: str) -> list[Clue]:
     return clues if stage == "answer" else [c for c in clues if c.stage == stage]
 
 
-def _apply(
+def apply_command(
     state: AgentState, action: Action, runtime: Runtime[RunContext], stage: str
 ) -> dict[str, Any]:
-    """One analyst command's state update."""
+    """One analyst command's state update at the pause at ``stage``.
+
+    Only ``tool`` uses ``runtime`` (its executor and live events).
+    """
     op = action.get("op")
     review = _review(state)
     if op == "continue":
+        if review.get("rehint"):
+            back = "semantic" if state.get("stages") else "verify"
+            note = f"{back} ran again with the hint"
+            return {"options": _with_review(state, next=back, note=note, rehint=False)}
         return {"options": _with_review(state, next="on", note="")}
     if op == "reject":
         cand_ids = set(action.get("candidates", []))
@@ -128,11 +140,7 @@ def _apply(
         update["options"] = _with_review(state, next="again", note=note, rejected=rejected)
         return update
     if op == "hint":
-        hints = hints_of(state.get("options")) or Hints()
-        text = "; ".join(t for t in (hints.text, str(action.get("text", ""))) if t)
-        options = _with_review(state, next="again", note=f"hint added: {action.get('text')}")
-        options["hints"] = hints.model_copy(update={"text": text}).model_dump(mode="json")
-        return {"options": options}
+        return _hinted(state, action, stage)
     if op == "tool":
         rec = NodeRecorder(runtime.context, state, f"review_{stage}", runtime.stream_writer)
         request = ToolRequest(
@@ -149,64 +157,90 @@ def _apply(
     return {"options": _with_review(state, next="again", note=f"unknown command {op!r}")}
 
 
+def with_hint(hints: Hints | None, action: Mapping[str, Any]) -> Hints:
+    """``hints`` with a hint command's parts: its text appended, its countries added, its
+    bbox in place of any earlier one. Raises ValidationError for a bad part."""
+    base = (hints or Hints()).model_dump(mode="json")
+    text = "; ".join(t for t in (base["text"], action.get("text")) if t)
+    bbox = action.get("bbox")
+    return Hints.model_validate(
+        {
+            **base,
+            "text": text or None,
+            "countries": [*base["countries"], *action.get("countries", [])],
+            "bbox": bbox if bbox is not None else base["bbox"],
+        }
+    )
+
+
+def _hint_words(action: Mapping[str, Any]) -> str:
+    parts = [str(action["text"])] if action.get("text") else []
+    constraints = describe(Hints(countries=action.get("countries", []), bbox=action.get("bbox")))
+    return "; ".join([*parts, constraints] if constraints else parts)
+
+
+def _hinted(state: AgentState, action: Action, stage: str) -> dict[str, Any]:
+    """The hint command: the hints updated; after semantic or before the answer, the run
+    goes back through semantic when the analyst continues."""
+    try:
+        hints = with_hint(hints_of(state.get("options")), action)
+        words = _hint_words(action)
+    except ValidationError as exc:
+        note = f"hint not added: {first_error(exc)[1]}"
+        return {"options": _with_review(state, next="again", note=note)}
+    rehint = stage in RERUN_AT or bool(_review(state).get("rehint"))
+    note = f"hint added: {words}"
+    if stage in RERUN_AT:
+        note += " (semantic runs again with it when you continue)"
+    options = _with_review(state, next="again", note=note, rehint=rehint)
+    options["hints"] = hints.model_dump(mode="json")
+    return {"options": options}
+
+
 def make_review(stage: str) -> Node:
     """A pause after ``stage`` (or before the answer): one analyst command per visit."""
 
     def node(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
         reply = interrupt({"stage": stage, "note": _review(state).get("note", "")})
         action = reply if isinstance(reply, dict) else {"op": "continue"}
-        return _apply(state, action, runtime, stage)
+        return apply_command(state, action, runtime, stage)
 
     node.__name__ = f"review_{stage}"
     return node
 
 
-def _after_review(onward: str) -> Callable[[AgentState], str]:
-    def route(state: AgentState) -> str:
+def _after_review(at: str) -> Callable[[AgentState], PauseRoute]:
+    """The pause's router: again after a command, back where a hint must reach, else on."""
+
+    def route(state: AgentState) -> PauseRoute:
         review = _review(state)
-        if review.get("next") != "on":
-            return "again"
-        if onward == "answer" and review.get("pending"):  # the analyst's tool results count
+        step = review.get("next")
+        if step == "semantic":
+            return "semantic"
+        if step == "verify":
             return "verify"
-        return onward
+        if step != "on":
+            return "again"
+        if at == "answer" and review.get("pending"):  # the analyst's tool results count
+            return "verify"
+        return "on"
 
     return route
 
 
+REVIEW_PAUSES = Pauses(node=make_review, route=_after_review, wrap=_keeping_rejections)
+
+
 def build_review_graph(checkpointer: Any) -> Any:
-    """The staged graph's wiring with the review pauses, compiled with ``checkpointer``."""
-    graph = StateGraph(AgentState, context_schema=RunContext)
-    graph.add_node("ingest", ingest)
-    for stage in ("scene", "details", "semantic"):
-        graph.add_node(stage, make_stage(stage))
-    graph.add_node("verify", _keeping_rejections(verify))
-    graph.add_node("converge", _keeping_rejections(converge))
-    graph.add_node("answer", answer)
-    for stage in PAUSES:
-        graph.add_node(f"review_{stage}", make_review(stage))
-    graph.add_edge(START, "ingest")
-    graph.add_conditional_edges(
-        "ingest", after_ingest, {"scene": "scene", "verify": "verify", "end": END}
-    )
-    onward = {"scene": "details", "details": "semantic", "semantic": "verify"}
-    for stage, after in onward.items():
-        graph.add_edge(stage, f"review_{stage}")
-        graph.add_conditional_edges(
-            f"review_{stage}", _after_review(after), {"again": f"review_{stage}", after: after}
-        )
-    graph.add_edge("verify", "converge")
-    graph.add_conditional_edges(
-        "converge",
-        after_converge,
-        {"scene": "scene", "details": "details", "semantic": "semantic", "answer": "review_answer"},
-    )
-    graph.add_conditional_edges(
-        "review_answer",
-        _after_review("answer"),
-        {"again": "review_answer", "answer": "answer", "verify": "verify"},
-    )
-    graph.add_edge("answer", END)
-    return graph.compile(name="gre-review", checkpointer=checkpointer)
+    """The staged graph with the review's pauses, compiled with ``checkpointer``."""
+    return build_staged_graph(REVIEW_PAUSES, checkpointer=checkpointer, name=GRAPH_NAME)
+
+
+@runtime_checkable
+class Replaying(Protocol):
+    """A backend that replays a script (``scripted``): told where a case's run stands."""
+
+    def seek(self, done: Iterable[Mapping[str, Any]]) -> None: ...
 
 
 @dataclass
@@ -305,13 +339,19 @@ class Pause:
 
 
 class Review:
-    """Runs review cases with one Locator (its backend and tools) and one case store."""
+    """Runs review cases with one Locator (its backend and tools) and one case store.
 
-    def __init__(self, locator: Locator, store: CaseStore) -> None:
+    ``on_event`` sees the run's live events between pauses (the renderer's view).
+    """
+
+    def __init__(
+        self, locator: Locator, store: CaseStore, on_event: EventSink | None = None
+    ) -> None:
         if locator.spec.name != "staged":
             raise CaseError(f"interactive review needs the staged graph, not {locator.spec.name}")
         self.locator = locator
         self.store = store
+        self.on_event: EventSink = on_event or discard
         self.graph = build_review_graph(store.saver)
         self._limit = locator.spec.recursion_limit(locator.settings.max_steps) + 2 * len(PAUSES)
 
@@ -327,6 +367,7 @@ class Review:
         """A new case on ``photo``, run to its first pause: its id and where it stands."""
         case = self.store.add(str(photo), setup)
         state, _options = self.locator.initial_state(photo, hints=hints)
+        self.on_event(RunStart(path=str(photo), backend=self.locator.backend.name))
         return case.id, self._run(case.id, state)
 
     def resume(self, case_id: str, action: Action | None = None) -> Pause | Trace:
@@ -366,10 +407,17 @@ class Review:
 
     def _run(self, case_id: str, payload: Any) -> Pause | Trace:
         ctx = self.locator.context(self.workdir(case_id))
+        backend = self.locator.backend
+        if isinstance(backend, Replaying):  # a script goes on where the case's run is
+            backend.seek(self.values(case_id).get("stages", []))
         error: str | None = None
         try:
             with network_budget(self.locator.settings.network_budget_s):
-                self.graph.invoke(payload, config=self._config(case_id), context=ctx)
+                for chunk in self.graph.stream(
+                    payload, config=self._config(case_id), context=ctx, stream_mode="custom"
+                ):
+                    if isinstance(chunk, Event):
+                        self.on_event(chunk)
         except Exception as exc:  # the case must survive any failure
             error = f"run failed: {type(exc).__name__}: {exc}"
         pause = None if error else self.pause(case_id)
@@ -391,29 +439,26 @@ class Review:
             trace = self.locator.trace_of({}, f"run failed: {exc}", ms, public, hints)
         self.store.set_state(case_id, "failed" if trace.error else "done", trace)
         shutil.rmtree(self.locator.settings.cache_dir / "cases" / case_id, ignore_errors=True)
+        self.on_event(RunEnd(trace=trace))
         return trace
 
 
 def parse_command(line: str, pause: Pause) -> Action | str:
-    """One line typed at a pause as an action, or the reason it is not one.
+    """One line typed at a pause as an action, or the reason it is not one (one line).
 
-    ``help`` and ``quit`` are the caller's; numbers name the candidates as listed, and
-    clue ids (``k3``) the clues.
+    ``help`` and ``quit`` (the case stays paused) are the caller's to act on, not the
+    graph's; numbers name the candidates as listed, and clue ids (``k3``) the clues.
     """
     word, _, rest = line.strip().partition(" ")
     word, rest = word.lower(), rest.strip()
     if word in ("", "c", "continue", "accept", "ok"):
         return {"op": "continue"}
+    if word in ("help", "quit", "q", "exit"):
+        return {"op": "help" if word == "help" else "quit"}
     if word == "reject":
         return _reject(rest, pause)
     if word == "hint":
-        if not rest:
-            return "hint takes text: hint probably Spain"
-        try:
-            Hints(text=rest)
-        except ValidationError as exc:
-            return first_error(exc)[1]
-        return {"op": "hint", "text": rest}
+        return _hint(rest, pause)
     if word == "tool":
         return _tool(rest)
     return f"unknown command {word!r}; type help"
@@ -434,6 +479,47 @@ def _reject(rest: str, pause: Pause) -> Action | str:
     if not cand_ids and not clues:
         return "reject takes candidate numbers or clue ids: reject 2 k1"
     return {"op": "reject", "candidates": cand_ids, "clues": clues}
+
+
+_HINT_FLAGS = frozenset({"--country", "--bbox"})
+_HINT_FIELDS = {"text": "hint text", "countries": "--country", "bbox": "--bbox"}
+
+
+def _hint(rest: str, pause: Pause) -> Action | str:
+    """``hint [--country XX]... [--bbox S,W,N,E] [TEXT]``, checked with the run's hints."""
+    words = rest.split()
+    used = 0
+    countries: list[str] = []
+    bbox: list[float] | None = None
+    while used < len(words) and words[used].startswith("--"):
+        flag, _, value = words[used].partition("=")
+        used += 1
+        if flag.lower() not in _HINT_FLAGS:
+            return f"hint takes --country XX, --bbox S,W,N,E and text, not {flag!r}"
+        if not value:
+            if used == len(words):
+                return f"hint {flag.lower()} needs a value"
+            value, used = words[used], used + 1
+        if flag.lower() == "--country":
+            countries.append(value)
+            continue
+        try:
+            bbox = [float(v) for v in value.split(",")]
+        except ValueError:
+            bbox = []
+        if len(bbox) != 4:
+            return f"hint --bbox {value!r}: give four numbers S,W,N,E"
+    parts = rest.split(maxsplit=used)
+    text = parts[used] if len(parts) > used else ""
+    if not text and not countries and bbox is None:
+        return "hint takes text or constraints: hint probably Spain, hint --country ES"
+    action: Action = {"op": "hint", "text": text or None, "countries": countries, "bbox": bbox}
+    try:
+        with_hint(hints_of(pause.values.get("options")), action)
+    except ValidationError as exc:
+        where, message = first_error(exc)
+        return f"{_HINT_FIELDS.get(where.split('.')[0], 'hint')}: {message}"
+    return action
 
 
 def _tool(rest: str) -> Action | str:

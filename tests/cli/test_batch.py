@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_folders_and_patterns_name_their_images_only(album: Path) -> None:
     empty.mkdir()
     photos, errors = expand([empty, f"{album}/*.tif", album / "missing.jpg"])
     assert [p.name for p in photos] == ["missing.jpg"]  # reported when it is opened
-    assert len(errors) == 2 and "no photos in this folder" in errors[0]
+    assert len(errors) == 2 and errors[0] == f"no photos in {empty} (no files)"
     assert "no photos match" in errors[1]
 
 
@@ -73,7 +74,26 @@ def test_nothing_to_locate_is_said_before_any_tool_starts(
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, ["locate", str(empty)])
-    assert result.exit_code == 1 and "no photos in this folder" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == f"error: no photos in {empty} (no files)\n"
+
+
+def test_a_folder_of_many_files_that_are_not_photos_is_one_quick_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for i in range(10_000):
+        (folder / f"row{i}.{('txt', 'csv', 'json', 'jpg.part')[i % 4]}").touch()
+    (folder / ".hidden.jpg").touch()  # hidden: neither a photo nor counted
+    t0 = time.perf_counter()
+    result = runner.invoke(app, ["locate", str(folder)])
+    took = time.perf_counter() - t0
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: no photos in {folder} (10,000 files, none an image type: ")
+    assert "jpg" in line and isinstance(result.exception, SystemExit)  # an exit, no traceback
+    assert took < 2.0, f"{took:.2f} s"
 
 
 def test_misspelt_settings_and_a_missing_config_file_are_one_line_errors(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -38,10 +39,11 @@ def _pane(session: str) -> str:
 
 
 def _wait_for(session: str, text: str, seconds: float = 120.0) -> str:
+    """The pane once ``text`` (a regular expression, matched per line) is on it."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pane = _pane(session)
-        if text in pane:
+        if re.search(text, pane, re.M):
             return pane
         time.sleep(0.5)
     raise AssertionError(f"{text!r} never appeared:\n{_pane(session)}")
@@ -79,15 +81,17 @@ def test_a_review_in_tmux_rejects_paris_and_answers_madrid(
         env=clean,
     )
     try:
-        for stage in ("[scene]", "[details]", "[semantic]"):
-            _wait_for(session, stage)
+        for stage in ("scene", "details", "semantic"):
+            _wait_for(session, rf"^\[{stage}\]")
             subprocess.run(["tmux", "send-keys", "-t", session, "", "Enter"], check=True)
-        pane = _wait_for(session, "Paris")
+        pane = _wait_for(session, r"^\s+\d+\. Paris")  # the pause lists the candidates
         number = next(
             line.split(".")[0].strip()
             for line in reversed(pane.splitlines())
             if "Paris" in line and line.strip()[:1].isdigit()
         )
+        # the live view between pauses: the stages, their tools and the loop back
+        assert "⚙ ocr" in pane and "semantic (pass 2)" in pane and "↺ back to semantic" in pane
         reject = f"reject {number}"
         subprocess.run(["tmux", "send-keys", "-t", session, reject, "Enter"], check=True)
         for _ in range(12):  # continue through the remaining pauses

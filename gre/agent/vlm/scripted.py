@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,12 @@ class ScriptError(GreError, ValueError):
 
 
 class ScriptedBackend:
-    """Answers each stage with the next queued result for that stage.
+    """Answers each stage with the next scripted result for that stage.
 
-    With ``cycle=True`` a stage's queue repeats forever (a model that never
+    With ``cycle=True`` a stage's results repeat forever (a model that never
     settles); otherwise an exhausted stage answers an empty result. Every call
-    is recorded in ``calls`` as ``(stage, context)``.
+    is recorded in ``calls`` as ``(stage, context)``. :meth:`seek` puts each
+    stage's place in the script after the results a resumed run already holds.
     """
 
     name = "scripted"
@@ -35,10 +36,20 @@ class ScriptedBackend:
     ) -> None:
         self.model = model
         self.cycle = cycle
-        self._queues: dict[Stage, deque[StageResult]] = {s: deque() for s in STAGES}
+        self._script: dict[Stage, list[StageResult]] = {s: [] for s in STAGES}
         for result in results:
-            self._queues[result.stage].append(result)
+            self._script[result.stage].append(result)
+        self._next: dict[Stage, int] = dict.fromkeys(STAGES, 0)
         self.calls: list[tuple[Stage, StageContext]] = []
+
+    def seek(self, done: Iterable[Mapping[str, Any]]) -> None:
+        """Continue after ``done``, the stage records a run already holds (its ``stages``).
+
+        Each record used one scripted result of its stage, so a case resumed in a new
+        process goes on where the script was instead of replaying it from the start.
+        """
+        counts = Counter(str(rec.get("stage")) for rec in done)
+        self._next = {s: counts.get(s, 0) for s in STAGES}
 
     @classmethod
     def from_file(cls, path: Path, *, cycle: bool = False) -> ScriptedBackend:
@@ -67,13 +78,13 @@ class ScriptedBackend:
 
     def propose(self, stage: Stage, images: Sequence[Path], context: StageContext) -> StageResult:
         self.calls.append((stage, context))
-        queue = self._queues[stage]
-        if not queue:
+        script, i = self._script[stage], self._next[stage]
+        self._next[stage] = i + 1
+        if self.cycle and script:
+            i %= len(script)
+        if i >= len(script):
             return StageResult(stage=stage, backend=self.name, summary="script exhausted")
-        result = queue.popleft()
-        if self.cycle:
-            queue.append(result)
-        return result.model_copy(update={"backend": self.name}, deep=True)
+        return script[i].model_copy(update={"backend": self.name}, deep=True)
 
     def prepare(self) -> str | None:
         return None
