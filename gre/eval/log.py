@@ -175,13 +175,23 @@ def encode_record(record: BaseModel) -> bytes:
 
 
 class RunLog:
-    """Appends records durably; safe to share between threads of one process."""
+    """Appends records durably; safe to share between threads of one process.
+
+    Appends from many threads share fsyncs (group commit): each record is written
+    at once, and its append returns after an fsync that began after its write; one
+    fsync covers every record written while the previous one ran.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # writes and the counters below
+        self._sync_lock = threading.Lock()  # one fsync at a time
         self._fd: int | None = None
         self._broken: LogWriteError | None = None
+        self._written = 0  # records written
+        self._synced = 0  # of those, records an fsync has covered
+        self._end = 0  # the file's size after the last write
+        self._durable_end: int | None = None  # its size after the last good fsync
 
     def _open(self) -> int:
         if self._fd is None:
@@ -211,11 +221,17 @@ class RunLog:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, size)
 
+    def _fail(self, exc: OSError) -> LogWriteError:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        self._broken = LogWriteError(f"{self.path}: cannot write the run log ({reason})")
+        return self._broken
+
     def append(self, record: BaseModel) -> None:
         """Write one record as one line, then fsync it; LogWriteError when it cannot be.
 
-        A failed write is cut off again, so the log ends after its last whole
-        record, and every later append fails at once with the same error.
+        A failed write is cut off again, and so are the records a failed fsync was
+        to cover, so the log ends after its last durable record; every later append
+        fails at once with the same error.
         """
         data = encode_record(record)
         with self._lock:
@@ -223,14 +239,31 @@ class RunLog:
                 raise self._broken
             fd = self._open()
             size = os.fstat(fd).st_size
+            if self._durable_end is None:
+                self._durable_end = size
             try:
                 self._write_all(fd, data)
-                self._sync(fd)
             except OSError as exc:
                 self._cut(fd, size)
-                reason = exc.strerror or str(exc) or type(exc).__name__
-                self._broken = LogWriteError(f"{self.path}: cannot write the run log ({reason})")
-                raise self._broken from None
+                raise self._fail(exc) from None
+            self._written += 1
+            mine = self._written
+            self._end = size + len(data)
+        with self._sync_lock:
+            with self._lock:
+                if self._broken is not None:
+                    raise self._broken
+                if self._synced >= mine:
+                    return  # an fsync that began after this write has ended
+                target, end = self._written, self._end
+            try:
+                self._sync(fd)
+            except OSError as exc:
+                with self._lock:
+                    self._cut(fd, self._durable_end)
+                    raise self._fail(exc) from None
+            with self._lock:
+                self._synced, self._durable_end = target, end
 
     def close(self) -> None:
         with self._lock:

@@ -325,7 +325,7 @@ class Runner:
         progress = Progress(
             total=len(plan.todo) + plan.done, skipped=plan.done, failed_before=plan.failed_before
         )
-        hook = on_progress or (lambda p, r: None)
+        hook = on_progress if on_progress is not None else (lambda p, r: None)
         hook(progress, None)
         if not plan.todo:
             return progress

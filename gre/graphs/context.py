@@ -35,6 +35,16 @@ class RunContext:
     backend: VLMBackend
     toolbox: ToolBox
     workdir: Path
+    events: Emit | None = None
+    """This run's event sink, called in the node's thread. None: nodes write to
+    LangGraph's ``custom`` stream instead, which costs the graph a waiter thread per
+    step (one run per photo at a time can afford it; a benchmark's hundreds cannot)."""
+
+
+def emitter(runtime: Any) -> Emit:
+    """Where a node's live events go: the run's sink, else LangGraph's custom stream."""
+    events: Emit | None = runtime.context.events
+    return events if events is not None else runtime.stream_writer
 
 
 @dataclass

@@ -23,7 +23,7 @@ from gre.agent.vlm.chat import ChatError, ChatRequest
 from gre.agent.vlm.prompts import direct_request
 from gre.events import GenerationDone, NodeStart, PredictionMade
 from gre.geo import placeholder_point
-from gre.graphs.context import NodeRecorder, RunContext
+from gre.graphs.context import NodeRecorder, RunContext, emitter
 from gre.graphs.nodes import guarded, ingest
 from gre.graphs.state import AgentState
 from gre.records import Generation, Prediction
@@ -84,7 +84,7 @@ def _finish(rec: NodeRecorder, update: dict[str, Any], prediction: Prediction) -
 def answer(state: AgentState, *, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Ask the model GRE's question once and read the coordinates from its answer."""
     ctx = runtime.context
-    rec = NodeRecorder(ctx, state, "answer", runtime.stream_writer)
+    rec = NodeRecorder(ctx, state, "answer", emitter(runtime))
     rec.emit(NodeStart(node="answer"))
     backend = ctx.backend
     if not backend.capabilities.generates_text or not isinstance(backend, TextGenerator):

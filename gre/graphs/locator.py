@@ -14,8 +14,8 @@ from langgraph.errors import GraphRecursionError
 from gre.agent.vlm import make_backend
 from gre.agent.vlm.base import VLMBackend
 from gre.config import Settings
-from gre.events import Event, EventSink, Prepared, RunEnd, RunStart, Warned, discard
-from gre.graphs.context import RunContext
+from gre.events import EventSink, Prepared, RunEnd, RunStart, Warned, discard
+from gre.graphs.context import Emit, RunContext
 from gre.graphs.specs import GraphSpec, graph_registry
 from gre.graphs.state import AgentState
 from gre.records import (
@@ -92,7 +92,7 @@ class Locator:
         """
         emit = on_event or discard
         state, options = self.initial_state(path, leak_terms=leak_terms, hints=hints)
-        ctx = self.context()
+        ctx = self.context(events=emit)
         emit(RunStart(path=str(path), backend=self.backend.name))
         last: dict[str, Any] = dict(state)
         error: str | None = None
@@ -100,16 +100,13 @@ class Locator:
         try:
             # one photo's network calls share one budget, whichever tool or thread makes them
             with network_budget(self.settings.network_budget_s):
-                for mode, chunk in self.graph.stream(
+                for chunk in self.graph.stream(  # events reach ``emit`` through ctx
                     state,
                     context=ctx,
-                    stream_mode=["values", "custom"],
+                    stream_mode="values",
                     config={"recursion_limit": self._recursion_limit},
                 ):
-                    if mode == "values":
-                        last = chunk
-                    elif isinstance(chunk, Event):
-                        emit(chunk)
+                    last = chunk
         except GraphRecursionError:
             error = "the run hit its step limit before answering"
         except Exception as exc:  # the trace must survive any failure
@@ -143,9 +140,12 @@ class Locator:
         }
         return state, options
 
-    def context(self, workdir: Path | None = None) -> RunContext:
-        """The graph's run context (an interactive case keeps its own ``workdir``)."""
-        return RunContext(self.settings, self.backend, self.toolbox, workdir or self.workdir)
+    def context(self, workdir: Path | None = None, events: Emit | None = None) -> RunContext:
+        """The graph's run context (an interactive case keeps its own ``workdir``); with
+        ``events``, nodes send their live events there rather than to the custom stream."""
+        return RunContext(
+            self.settings, self.backend, self.toolbox, workdir or self.workdir, events
+        )
 
     def trace_of(
         self,

@@ -36,7 +36,7 @@ from gre.events import (
     StageDone,
     Warned,
 )
-from gre.graphs.context import NodeRecorder, RunContext
+from gre.graphs.context import NodeRecorder, RunContext, emitter
 from gre.graphs.state import AgentState
 from gre.ingest.photo import PhotoError, prepare_photo
 from gre.records import (
@@ -77,13 +77,13 @@ def guarded(
                 return fn(state, runtime=runtime)
             except Exception as exc:
                 message = f"{name} failed: {type(exc).__name__}: {exc}"
-                runtime.stream_writer(Warned(node=name, message=message))
+                emitter(runtime)(Warned(node=name, message=message))
                 update: dict[str, Any] = {"warnings": [message]}
                 if counts_as_step:
                     update["step"] = int(state.get("step", 0)) + 1
                 if final:
                     prediction = Prediction(abstained=True, reason=message)
-                    runtime.stream_writer(PredictionMade(prediction=prediction))
+                    emitter(runtime)(PredictionMade(prediction=prediction))
                     update["prediction"] = prediction.model_dump(mode="json")
                 return update
 
@@ -93,7 +93,7 @@ def guarded(
 
 
 def _recorder(runtime: Runtime[RunContext], state: AgentState, node: str) -> NodeRecorder:
-    rec = NodeRecorder(runtime.context, state, node, runtime.stream_writer)
+    rec = NodeRecorder(runtime.context, state, node, emitter(runtime))
     rec.emit(NodeStart(node=node, iteration=int(state.get("iteration", 0))))
     return rec
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import stat
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,6 +20,17 @@ from gre.records import PhotoInfo
 
 WORK_MAX_SIDE = 4000  # the working copy is capped; OCR upscales small text itself
 STORED_SIZE = "gre_stored_size"  # image.info key: the size in the file, before a reduced decode
+METADATA_KEYS = ("exif", "xmp", "comment", "photoshop", "iptc")
+"""``image.info`` keys of metadata a working copy must not carry (GPS, orientation, text)."""
+
+
+def is_clean_jpeg(image: Image.Image) -> bool:
+    """An RGB JPEG without metadata: a working copy of it can be its own bytes."""
+    return (
+        image.format == "JPEG"
+        and image.mode == "RGB"
+        and not any(key in image.info for key in METADATA_KEYS)
+    )
 
 
 class PhotoError(GreError, ValueError):
@@ -119,6 +132,8 @@ def prepare_photo(path: Path, workdir: Path, *, max_pixels: int, max_bytes: int)
     image = open_photo(path, max_pixels, max_side=WORK_MAX_SIDE)
     fmt = image.format or "unknown"
     width, height = image.info.get(STORED_SIZE, image.size)
+    if is_clean_jpeg(image) and (width, height) == image.size and max(image.size) <= WORK_MAX_SIDE:
+        return _copied(path, workdir, size, fmt, width, height)
     # shrink first, then turn and convert: each step copies the image, so copy it small
     if max(image.size) > WORK_MAX_SIDE:
         resample = Image.Resampling.LANCZOS
@@ -131,14 +146,39 @@ def prepare_photo(path: Path, workdir: Path, *, max_pixels: int, max_bytes: int)
     del image
     digest = _sha256(path)
     work_path = workdir / f"{digest[:16]}-{uuid.uuid4().hex[:8]}.png"  # unique per run
+    with _writing(path, workdir, work_path):
+        rgb.save(work_path, format="PNG", compress_level=1)
+    return PhotoInfo(
+        path=str(path),
+        work_path=str(work_path),
+        sha256=digest,
+        format=fmt,
+        width=width,
+        height=height,
+        bytes=size,
+    )
+
+
+@contextlib.contextmanager
+def _writing(path: Path, workdir: Path, work_path: Path) -> Iterator[None]:
+    """Write the working copy; a full or read-only temporary disk is a PhotoError."""
     try:
         workdir.mkdir(parents=True, exist_ok=True)
-        rgb.save(work_path, format="PNG", compress_level=1)
-    except OSError as exc:  # a full or read-only temporary disk is not "no evidence"
+        yield
+    except OSError as exc:  # not "no evidence"
         work_path.unlink(missing_ok=True)
         raise PhotoError(
             f"{path}: cannot write its working copy in {workdir} ({exc.strerror or exc})"
         ) from None
+
+
+def _copied(path: Path, workdir: Path, size: int, fmt: str, width: int, height: int) -> PhotoInfo:
+    """A clean JPEG's working copy: its own bytes (upright and metadata-free already), so
+    neither the copy nor a model's image need re-encoding."""
+    digest = _sha256(path)
+    work_path = workdir / f"{digest[:16]}-{uuid.uuid4().hex[:8]}.jpg"
+    with _writing(path, workdir, work_path):
+        shutil.copyfile(path, work_path)
     return PhotoInfo(
         path=str(path),
         work_path=str(work_path),

@@ -148,16 +148,35 @@ def test_a_full_disk_for_the_working_copy_is_an_error_not_an_empty_photo(
 ) -> None:
     import errno
 
-    src = tmp_path / "a.jpg"
-    Image.new("RGB", (64, 64), (9, 9, 9)).save(src)
+    clean, tagged = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(clean)  # its copy is its own bytes
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(tagged, exif=exif)  # re-encoded without EXIF
 
-    def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+    def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", full)
-    with pytest.raises(PhotoError, match=r"cannot write its working copy.*No space left"):
-        _prepare(src, tmp_path)
-    assert not list((tmp_path / "work").glob("*.png"))
+    monkeypatch.setattr("gre.ingest.photo.shutil.copyfile", full)
+    for src in (clean, tagged):
+        with pytest.raises(PhotoError, match=r"cannot write its working copy.*No space left"):
+            _prepare(src, tmp_path)
+    assert not list((tmp_path / "work").glob("*"))
+
+
+def test_a_clean_jpeg_is_its_own_working_copy_and_a_tagged_one_is_not(tmp_path: Path) -> None:
+    clean, tagged = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    Image.new("RGB", (64, 48), (9, 90, 9)).save(clean)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the working copy must be turned upright
+    Image.new("RGB", (64, 48), (9, 90, 9)).save(tagged, exif=exif)
+    copy = Path(_prepare(clean, tmp_path).work_path)
+    assert copy.suffix == ".jpg" and copy.read_bytes() == clean.read_bytes()
+    turned = Path(_prepare(tagged, tmp_path).work_path)
+    assert turned.suffix == ".png"
+    with Image.open(turned) as image:
+        assert image.size == (48, 64) and "exif" not in image.info
 
 
 def test_a_huge_small_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path) -> None:

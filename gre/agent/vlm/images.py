@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from gre.ingest.heif import register_heif
+from gre.ingest.photo import is_clean_jpeg
 
 JPEG_QUALITY = 90
 _CACHE_SIZE = 32
@@ -36,6 +37,22 @@ def load_for_model(path: str | Path, max_pixels: int) -> Image.Image:
     return rgb
 
 
+def sendable_as_is(path: Path, max_pixels: int) -> bytes | None:
+    """The file's own bytes when a model can take them unchanged, else None.
+
+    That is an RGB JPEG within the pixel budget that carries no metadata (no EXIF,
+    so no orientation to apply and no GPS; no XMP, comment or IPTC): decoding and
+    re-encoding it would only cost time and quality. Only the header is read to decide.
+    """
+    try:
+        with Image.open(path) as image:
+            if not is_clean_jpeg(image) or image.width * image.height > max_pixels:
+                return None
+    except OSError:
+        return None
+    return path.read_bytes()
+
+
 class DataUrlCache:
     """Base64 JPEG data URLs, encoded once per (file, budget).
 
@@ -56,9 +73,12 @@ class DataUrlCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        buf = io.BytesIO()
-        load_for_model(p, max_pixels).save(buf, format="JPEG", quality=JPEG_QUALITY)
-        url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        data = sendable_as_is(p, max_pixels)
+        if data is None:
+            buf = io.BytesIO()
+            load_for_model(p, max_pixels).save(buf, format="JPEG", quality=JPEG_QUALITY)
+            data = buf.getvalue()
+        url = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
         with self._lock:
             self._items[key] = url
             while len(self._items) > self._size:
