@@ -175,12 +175,12 @@ def test_a_wide_console_keeps_the_full_headers(two_runs: tuple[Path, Path], tmp_
 
 
 def test_fitted_stacks_what_cannot_be_split() -> None:
-    from gre.eval.report import _Cell, _Table
+    from gre.eval.report_tables import Cell, TableSpec
 
-    spec = _Table(
+    spec = TableSpec(
         title="Wide",
         columns=["Name", "A very long header", "Another long header"],
-        rows=[[_Cell("row-1"), _Cell("12,345", "+1", True), _Cell("67.8")]],
+        rows=[[Cell("row-1"), Cell("12,345", "+1", True), Cell("67.8")]],
     )
     buf = io.StringIO()
     con = Console(file=buf, width=20, color_system=None)
