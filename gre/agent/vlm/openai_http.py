@@ -42,6 +42,7 @@ from gre.agent.vlm.chat import (
     ToolCallsRefused,
 )
 from gre.agent.vlm.images import DataUrlCache
+from gre.agent.vlm.lanes import ClientLanes
 from gre.config import Settings
 from gre.tools.support.http import (
     CONNECT_TIMEOUT_S,
@@ -186,13 +187,17 @@ class OpenAIChat:
         headers = {"User-Agent": settings.user_agent}
         if settings.api_key is not None:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(
-                settings.model_timeout_s, connect=min(10.0, settings.model_timeout_s)
-            ),
-            headers=headers,
-            transport=transport,
+        timeout = httpx.Timeout(
+            settings.model_timeout_s, connect=min(10.0, settings.model_timeout_s)
         )
+        tls = httpx.create_ssl_context()  # one for every lane (each costs ~40 ms to make)
+
+        def client(limits: httpx.Limits) -> httpx.Client:
+            return httpx.Client(
+                timeout=timeout, headers=headers, transport=transport, limits=limits, verify=tls
+            )
+
+        self._lanes = ClientLanes(client, settings.model_concurrency)
         self._slots = threading.BoundedSemaphore(settings.model_concurrency)
         self._images = DataUrlCache()
         self._model_lock = threading.Lock()
@@ -309,15 +314,16 @@ class OpenAIChat:
         """One exchange within ``model_timeout_s`` in all, the body capped; raises httpx's
         errors and HttpError (TooSlow, TooLarge)."""
         timeout = self.settings.model_timeout_s
-        got: HttpResponse = bounded_fetch(
-            self._client,
-            method,
-            url,
-            deadline_s=timeout,
-            max_bytes=MAX_REPLY_BYTES,
-            connect_s=min(CONNECT_TIMEOUT_S, timeout),
-            **kwargs,
-        )
+        with self._lanes.lease() as client:
+            got: HttpResponse = bounded_fetch(
+                client,
+                method,
+                url,
+                deadline_s=timeout,
+                max_bytes=MAX_REPLY_BYTES,
+                connect_s=min(CONNECT_TIMEOUT_S, timeout),
+                **kwargs,
+            )
         # the body is decoded already: its encoding headers no longer apply
         headers = {
             k: v
@@ -352,7 +358,7 @@ class OpenAIChat:
             raise ChatError("model server sent a reply that is not a chat completion") from None
 
     def close(self) -> None:
-        self._client.close()
+        self._lanes.close()
 
 
 def _describe(exc: httpx.HTTPError | HttpError) -> str:
